@@ -1,0 +1,1 @@
+"""One settings module per environment; .env's ENVIRONMENT picks which (see bootstrap)."""
