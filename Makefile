@@ -1,0 +1,76 @@
+# Developer and CI entry points. On a fresh machine use scripts/run (it installs docker.io,
+# debootstrap, make and python3-venv first, and starts Docker); then `make <target>` works too.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+DEMO_VENV := .venv-demo
+DEMO_APP := examples/initech-demo
+BIN := $(CURDIR)/$(VENV)/bin
+
+# molecule, ansible-lint and pytest-testinfra find ansible-playbook on PATH.
+export PATH := $(BIN):$(PATH)
+# Scenarios live in molecule/ at the repo root (the site-repo layout), not extensions/.
+export MOLECULE_GLOB := molecule/*/molecule.yml
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv demo-venv images lint unit molecule test demo demo-destroy build lock demo-lock clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed  ## Controller tooling (ansible, molecule, linters) from requirements.txt
+$(VENV)/.installed: requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-virtualenv -r requirements.txt
+	touch $@
+
+demo-venv: $(DEMO_VENV)/.installed  ## The demo app's dev venv (its lock + dev tools) for its tests
+$(DEMO_VENV)/.installed: $(DEMO_APP)/requirements.txt $(DEMO_APP)/requirements-dev.txt
+	rm -rf $(DEMO_VENV)
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install --quiet --require-virtualenv -r $(DEMO_APP)/requirements-dev.txt
+	touch $@
+
+images:  ## Build the Debian 12/13 systemd test images (cached by recipe)
+	scripts/build-test-images.sh
+
+lint: venv  ## yamllint and ansible-lint (production profile)
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint
+
+unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
+	$(BIN)/pytest tests/unit
+	cd $(DEMO_APP) && $(CURDIR)/$(DEMO_VENV)/bin/pytest
+
+molecule: venv images  ## Every molecule scenario, on Debian 12 and 13 containers
+	$(BIN)/molecule test --all
+
+test: lint unit molecule  ## Everything CI runs
+
+demo: venv images  ## Deploy the demo onto a local systemd container (inventories/local)
+	$(BIN)/ansible-playbook examples/demo-host.yml
+	$(BIN)/ansible-playbook site.yml -i inventories/local
+	@echo
+	@echo "The demo host initech-demo (Debian 12, systemd) is up and passed site.yml's checks."
+	@echo "  Shell on it:  docker exec -it initech-demo bash"
+	@echo "  Remove it:    make demo-destroy"
+	@echo "Honest status: site.yml checks hosts only so far; the roles that deploy"
+	@echo "$(DEMO_APP) with gunicorn + gevent under systemd come with issue #3."
+
+demo-destroy: venv  ## Remove the demo container
+	$(BIN)/ansible-playbook examples/demo-host.yml -e demo_host_state=absent
+
+build: venv  ## Build the collection tarball into dist/
+	$(BIN)/ansible-galaxy collection build --force --output-path dist/
+
+lock:  ## Re-lock requirements.txt from requirements_to_freeze.txt in a clean venv
+	scripts/lock . "make lock"
+
+demo-lock:  ## Re-lock the demo app's requirements.txt
+	scripts/lock $(DEMO_APP) "scripts/lock $(DEMO_APP)"
+
+clean:  ## Remove venvs and build outputs (not the images)
+	rm -rf $(VENV) $(DEMO_VENV) dist .pytest_cache
