@@ -3,4 +3,5 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The collection's plugins are plain modules: import them straight from the checkout.
-sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+for kind in ("filter", "lookup"):
+    sys.path.insert(0, str(ROOT / "plugins" / kind))
