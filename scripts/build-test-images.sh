@@ -79,6 +79,9 @@ done
 rm -f /var/lib/dbus/machine-id
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log
+# No package lists, and a lists directory old enough that apt's cache_valid_time (Ansible)
+# knows they must be fetched, as on a host that has not run apt-get update for a while.
+touch -d @0 /var/lib/apt/lists
 CHROOT
 
   $SUDO tar -C "$rootfs" --numeric-owner -c . | $SUDO docker import \
