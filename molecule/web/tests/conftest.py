@@ -1,0 +1,102 @@
+"""Helpers for the web scenario's tests: HTTP through the app's socket, ansible-playbook runs."""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(PROJECT / "plugins" / "filter"))
+
+APP = "initech-demo"
+ROOT = f"/srv/{APP}"
+SOCKET = f"/run/{APP}/gunicorn.sock"
+VENV = f"{ROOT}/venv"
+SETTINGS = {"prod": "initech_demo.settings.prod", "staging": "initech_demo.settings.staging"}
+VAULT_PASSWORD = PROJECT / "tests" / "vault-password-TEST-ONLY.txt"
+
+# An HTTP client that talks to gunicorn's unix socket, run inside the test host.
+_HTTP = r"""
+import http.client, json, socket, sys
+class Unix(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(60)
+        self.sock.connect(sys.argv[1])
+conn = Unix("localhost")
+conn.request(sys.argv[2], sys.argv[3], headers={"Host": sys.argv[4]})
+response = conn.getresponse()
+print(json.dumps({"status": response.status, "body": response.read().decode()}))
+"""
+
+
+def http(host, path, method="GET", host_header="localhost"):
+    """(status, body) of a request through the app's unix socket, from inside the host."""
+    result = host.run("python3 -c %s %s %s %s %s", _HTTP, SOCKET, method, path, host_header)
+    assert result.rc == 0, result.stderr
+    reply = json.loads(result.stdout)
+    return reply["status"], reply["body"]
+
+
+def healthz(host, host_header="localhost"):
+    status, body = http(host, "/healthz", host_header=host_header)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def environment_of(host):
+    groups = host.ansible.get_variables()["group_names"]
+    [env] = [g for g in groups if g in SETTINGS]
+    return env
+
+
+def vault(env):
+    """The (fake, test-only) vault values of an environment, decrypted like ansible does."""
+    out = subprocess.run(
+        ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD), str(PROJECT / "group_vars" / env / "vault.yml")],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return yaml.safe_load(out)
+
+
+def main_pid(host):
+    return int(host.check_output("systemctl show -p MainPID --value %s.service", APP))
+
+
+def exec_start(host):
+    return host.check_output("systemctl show -p ExecStart --value %s.service", APP)
+
+
+def current_release(host):
+    return host.check_output("readlink %s/current", ROOT)
+
+
+def pip_freeze(host):
+    return host.check_output("%s/bin/python -m pip freeze --disable-pip-version-check", VENV)
+
+
+def inventory():
+    return os.environ["MOLECULE_INVENTORY_FILE"]
+
+
+def run_site(*extra_args, limit=None):
+    """Run site.yml against the scenario's hosts like a user would; return the completed process."""
+    cmd = ["ansible-playbook", "-i", inventory(), str(PROJECT / "site.yml"), *extra_args]
+    if limit:
+        cmd += ["--limit", limit]
+    print("+", shlex.join(cmd))
+    # Plain, unwrapped output, so messages can be matched whole.
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def hosts():
+    """Every test host of the scenario, for tests that change them all with one playbook run."""
+    return testinfra.get_hosts(["ansible://all"], ansible_inventory=inventory())

@@ -1,0 +1,161 @@
+"""Changes a user makes after the first deploy, each through `ansible-playbook site.yml`:
+the right kind of restart for each change, bad input refused before anything live changes,
+the dev requirements file, an interpreter change, and code from git.
+
+The steps share state and run in file order, each over both hosts at once."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+import requirements as reqs
+from conftest import (
+    APP,
+    PROJECT,
+    ROOT,
+    VENV,
+    current_release,
+    exec_start,
+    healthz,
+    http,
+    main_pid,
+    pip_freeze,
+    run_site,
+)
+
+NEW_HOST = "reload.example.test"
+
+
+def extra_vars(**values):
+    return ["-e", json.dumps(values)]
+
+
+def snapshot(host):
+    """What must not change when a deploy is refused."""
+    return {
+        "pid": main_pid(host),
+        "release": current_release(host),
+        "freeze": pip_freeze(host),
+        "dotenv": host.check_output(f"sha256sum {ROOT}/shared/.env"),
+        "health": {k: v for k, v in healthz(host).items() if k not in ("pid", "ppid")},
+    }
+
+
+def test_a_dotenv_change_reloads_gracefully(hosts):
+    before = {h: (main_pid(h), healthz(h)["pid"]) for h in hosts}
+    for h in hosts:
+        assert http(h, "/healthz", host_header=NEW_HOST)[0] == 400
+    result = run_site(*extra_vars(site_allowed_hosts=["localhost", "127.0.0.1", NEW_HOST]))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "RUNNING HANDLER [initech.django.gunicorn : Reload gunicorn]" in result.stdout
+    assert "RUNNING HANDLER [initech.django.gunicorn : Restart gunicorn]" not in result.stdout
+    for h in hosts:
+        master, worker = before[h]
+        assert main_pid(h) == master, "a reload keeps the master process"
+        health = healthz(h, host_header=NEW_HOST)  # the new ALLOWED_HOSTS value is served
+        assert health["ppid"] == master
+        assert health["pid"] != worker, "new workers read the new .env"
+
+
+def test_a_worker_count_change_restarts_and_dev_requirements_install(hosts):
+    before = {h: main_pid(h) for h in hosts}
+    result = run_site(*extra_vars(gunicorn_workers=1, virtualenv_requirements_file="requirements-dev.txt"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "RUNNING HANDLER [initech.django.gunicorn : Restart gunicorn]" in result.stdout
+    for h in hosts:
+        assert main_pid(h) != before[h], "a new worker count needs a new master"
+        assert "--workers 1 " in exec_start(h)
+        assert len(h.process.filter(user=APP, comm="gunicorn")) == 2
+        freeze = reqs.requirements_pinned(pip_freeze(h))
+        assert "django-debug-toolbar" in freeze and "pytest" in freeze  # -r requirements.txt + dev tools
+        assert healthz(h)["status"] == "ok"
+
+
+def test_back_to_defaults_syncs_the_venv_to_the_lock_and_rebuilds_it_for_a_new_interpreter(hosts):
+    for h in hosts:
+        # Pretend the venv was built by another Python: the next deploy must rebuild it.
+        h.run_expect([0], f"sed -i 's/^version = .*/version = 3.0.0/' {VENV}/pyvenv.cfg && touch {VENV}/stale-marker")
+    result = run_site()
+    assert result.returncode == 0, result.stdout[-3000:]
+    for h in hosts:
+        nproc = h.check_output("nproc")
+        assert f"--workers {nproc} " in exec_start(h)
+        assert not h.file(f"{VENV}/stale-marker").exists, "the venv was rebuilt"
+        lock = h.file(f"{ROOT}/current/requirements.txt").content_string
+        assert reqs.requirements_pinned(pip_freeze(h)) == reqs.requirements_pinned(lock)
+        assert healthz(h)["status"] == "ok"
+    # and the run after that changes nothing
+    again = run_site()
+    assert again.returncode == 0
+    assert "changed=0" in again.stdout.split("PLAY RECAP")[-1]
+
+
+@pytest.fixture
+def app_copy(tmp_path):
+    """A copy of the demo app the test may break."""
+    copy = tmp_path / "initech-demo"
+    shutil.copytree(PROJECT / "examples" / "initech-demo", copy, ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3"))
+    return copy
+
+
+def assert_refused(hosts, result, *messages):
+    """The play failed naming the problem, and every host still runs what it ran."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    for message in messages:
+        assert message in output, output[-3000:]
+
+
+def test_an_unpinned_lock_is_refused_and_the_app_keeps_serving(hosts, app_copy):
+    before = {h: snapshot(h) for h in hosts}
+    lock = app_copy / "requirements.txt"
+    lock.write_text(lock.read_text().replace("Django==5.2.19", "Django>=5.2"))
+    result = run_site(*extra_vars(django_app_src=str(app_copy)))
+    assert_refused(hosts, result, "requirements.txt is not a lock", "Django>=5.2 (not pinned with ==)")
+    for h in hosts:
+        assert snapshot(h) == before[h]
+
+
+def test_a_key_missing_from_the_vars_is_refused(hosts, app_copy):
+    before = {h: snapshot(h) for h in hosts}
+    template = app_copy / ".env.template"
+    template.write_text(template.read_text() + "STRIPE_API_KEY=\n")
+    result = run_site(*extra_vars(django_app_src=str(app_copy)))
+    assert_refused(hosts, result, "lists keys that have no value: STRIPE_API_KEY")
+    for h in hosts:
+        assert snapshot(h) == before[h]
+
+
+def test_a_value_with_a_newline_is_refused_without_showing_it(hosts):
+    before = {h: snapshot(h) for h in hosts}
+    result = run_site(*extra_vars(site_allowed_hosts=["localhost", "sneaky\nSECRET-VALUE-1234"]))
+    assert_refused(hosts, result, "ALLOWED_HOSTS: the value contains a line break")
+    assert "SECRET-VALUE-1234" not in result.stdout + result.stderr
+    for h in hosts:
+        assert snapshot(h) == before[h]
+
+
+def test_code_from_a_git_repository(hosts, tmp_path):
+    repo = tmp_path / "demo.git"
+    work = tmp_path / "work"
+    shutil.copytree(PROJECT / "examples" / "initech-demo", work, ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3", ".pytest_cache"))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.test"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(work)], check=True)
+    subprocess.run([*git, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-q", "-m", "demo"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(repo)], check=True)
+    commit = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    for h in hosts:
+        name = h.backend.get_hostname()
+        h.run_expect([0], "mkdir -p /srv/git && rm -rf /srv/git/demo.git")
+        subprocess.run(["docker", "cp", str(repo), f"{name}:/srv/git/demo.git"], check=True)
+    result = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="main"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    for h in hosts:
+        assert current_release(h) == f"{ROOT}/releases/{commit[:12]}"
+        assert f"@{commit}" in h.file(f"{ROOT}/current/.release").content_string
+        assert healthz(h)["status"] == "ok"
+    missing = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="no-such-branch"))
+    assert_refused(hosts, missing, "has no branch or tag 'no-such-branch'")
