@@ -23,6 +23,7 @@ from conftest import (
     main_pid,
     pip_freeze,
     run_site,
+    vault,
 )
 
 NEW_HOST = "reload.example.test"
@@ -47,8 +48,11 @@ def test_a_dotenv_change_reloads_gracefully(hosts):
     before = {h: (main_pid(h), healthz(h)["pid"]) for h in hosts}
     for h in hosts:
         assert http(h, "/healthz", host_header=NEW_HOST)[0] == 400
-    result = run_site(*extra_vars(site_allowed_hosts=["localhost", "127.0.0.1", NEW_HOST]))
+    # --diff and -v are where other tools leak secrets: .env must not show up in either.
+    result = run_site("--diff", "-v", *extra_vars(site_allowed_hosts=["localhost", "127.0.0.1", NEW_HOST]))
     assert result.returncode == 0, result.stdout[-3000:]
+    for env in ("prod", "staging"):
+        assert vault(env)["vault_django_secret_key"] not in result.stdout + result.stderr
     assert "RUNNING HANDLER [initech.django.gunicorn : Reload gunicorn]" in result.stdout
     assert "RUNNING HANDLER [initech.django.gunicorn : Restart gunicorn]" not in result.stdout
     for h in hosts:
@@ -86,10 +90,12 @@ def test_back_to_defaults_syncs_the_venv_to_the_lock_and_rebuilds_it_for_a_new_i
         lock = h.file(f"{ROOT}/current/requirements.txt").content_string
         assert reqs.requirements_pinned(pip_freeze(h)) == reqs.requirements_pinned(lock)
         assert healthz(h)["status"] == "ok"
-    # and the run after that changes nothing
-    again = run_site()
-    assert again.returncode == 0
-    assert "changed=0" in again.stdout.split("PLAY RECAP")[-1]
+    # The run after that changes nothing, and neither does a dry run, which does not fail.
+    for args in ((), ("--check", "--diff")):
+        again = run_site(*args)
+        assert again.returncode == 0, again.stdout[-3000:]
+        recap = again.stdout.split("PLAY RECAP")[-1]
+        assert recap.count("changed=0") == len(hosts), recap
 
 
 @pytest.fixture
