@@ -20,7 +20,7 @@ export INITECH_PIP_CA_BUNDLE
 # The committed vaults hold fake secrets encrypted with this TEST-ONLY password.
 TEST_VAULT_PASSWORD := $(CURDIR)/tests/vault-password-TEST-ONLY.txt
 
-.PHONY: help venv demo-venv images lint unit molecule test demo demo-destroy build lock demo-lock clean
+.PHONY: help venv demo-venv images lint unit molecule test demo demo-destroy bench build lock demo-lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ demo: venv images  ## Deploy the demo onto a local systemd container (inventorie
 
 demo-destroy: venv  ## Remove the demo container
 	$(BIN)/ansible-playbook examples/demo-host.yml -e demo_host_state=absent
+
+bench: venv images  ## Measure gevent vs sync vs gthread on deployed hosts (prints a table)
+	$(BIN)/python bench/run.py
 
 build: venv  ## Build the collection tarball into dist/
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/

@@ -12,6 +12,8 @@ def main() -> None:
     bootstrap.select_settings(env)
     if bootstrap.gevent_wanted(sys.argv, os.environ):
         bootstrap.patch_gevent()
+    else:
+        bootstrap.install_pymysql()
 
     from django.core.management import execute_from_command_line
 

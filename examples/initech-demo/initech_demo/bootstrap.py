@@ -130,13 +130,31 @@ def patch_gevent() -> None:
     patch_db_drivers()
 
 
+# The oldest mysqlclient Django 5.2 accepts; PyMySQL reports it when standing in as MySQLdb.
+MYSQLCLIENT_VERSION = (2, 2, 1, "final", 0)
+
+
+def install_pymysql() -> bool:
+    """Let PyMySQL stand in for mysqlclient (MySQLdb), in every process, patched or not.
+
+    The guidelines use PyMySQL instead of mysqlclient: pure Python, so under gevent its
+    sockets are cooperative. Django checks the MySQLdb version, so it reports the oldest
+    mysqlclient Django accepts.
+    """
+    try:
+        import pymysql
+    except ImportError:
+        return False
+    pymysql.version_info = MYSQLCLIENT_VERSION
+    pymysql.install_as_MySQLdb()
+    return True
+
+
 def patch_db_drivers() -> list[str]:
-    """Make the installed database drivers cooperative; return what was patched.
+    """Make the installed database drivers cooperative under gevent; return what was patched.
 
     psycopg2 is C code that would block the event loop: psycogreen installs gevent's wait
-    callback, so each greenlet waits on its own connection. PyMySQL is pure Python (its
-    sockets are gevent's once patched) and stands in for mysqlclient as MySQLdb.
-    psycopg 3 needs neither.
+    callback, so each greenlet waits on its own connection. psycopg 3 needs no patching.
     """
     patched = []
     try:
@@ -146,12 +164,7 @@ def patch_db_drivers() -> list[str]:
     else:
         patch_psycopg()
         patched.append("psycopg2")
-    try:
-        import pymysql
-    except ImportError:
-        pass
-    else:
-        pymysql.install_as_MySQLdb()
+    if install_pymysql():
         patched.append("pymysql")
     return patched
 
@@ -168,3 +181,5 @@ def prepare_wsgi(environ_: Mapping[str, str] | None = None) -> None:
         patch_db_drivers()
     elif _flag(environ_):
         patch_gevent()
+    else:
+        install_pymysql()

@@ -77,9 +77,21 @@ def test_select_settings_uses_environment_unless_already_chosen(monkeypatch):
 
 
 def test_db_drivers_are_made_cooperative():
-    # psycogreen is in the lock; PyMySQL is not, so only psycopg2 is patched here.
-    assert bootstrap.patch_db_drivers() == ["psycopg2"]
+    assert bootstrap.patch_db_drivers() == ["psycopg2", "pymysql"]
     import psycopg2.extensions
 
     assert psycopg2.extensions.get_wait_callback() is not None
     psycopg2.extensions.set_wait_callback(None)
+
+
+def test_pymysql_stands_in_for_mysqlclient_as_django_requires():
+    import sys
+
+    assert bootstrap.install_pymysql() is True
+    import MySQLdb
+
+    assert sys.modules["MySQLdb"].__name__ == "pymysql"
+    assert MySQLdb.version_info >= (2, 2, 1)
+    from django.db.backends.mysql import base  # raises ImproperlyConfigured on an old version
+
+    assert base.Database is MySQLdb

@@ -1,0 +1,115 @@
+"""The database tier as an operator checks it: PostgreSQL serving each environment its own
+database to its web host only, and the guidelines' gevent claim on one worker."""
+
+import json
+import time
+
+import environ
+import pytest
+
+from conftest import ROOT, VENV, healthz, http, run_site, vault
+
+WEB_HOSTS = ["web-prod-bookworm", "web-staging-trixie"]
+ENVIRONMENTS = {"web-prod-bookworm": "prod", "web-staging-trixie": "staging"}
+
+
+def is_db(host):
+    return host.backend.get_hostname().startswith("db-")
+
+
+def psql(db_host, sql, database="postgres"):
+    return db_host.check_output("runuser -u postgres -- psql -d %s -tAc %s", database, sql)
+
+
+@pytest.fixture(scope="module")
+def db(hosts):
+    [db_host] = [h for h in hosts if is_db(h)]
+    return db_host
+
+
+@pytest.fixture(scope="module")
+def web(hosts):
+    return {h.backend.get_hostname(): h for h in hosts if not is_db(h)}
+
+
+def test_each_web_host_reaches_postgresql(web):
+    for name, host in web.items():
+        health = healthz(host)
+        assert health["database"] == {"vendor": "postgresql", "reachable": True}, name
+        assert health["environment"] == f"initech_demo.settings.{ENVIRONMENTS[name]}"
+
+
+def test_database_url_carries_the_vault_password_url_encoded(web):
+    for name, host in web.items():
+        env = ENVIRONMENTS[name]
+        script = "import environ, json; e = environ.Env(); e.read_env('/srv/initech-demo/shared/.env'); print(json.dumps(e.db()))"
+        config = json.loads(host.check_output(f"{VENV}/bin/python -c %s", script))
+        password = vault(env)["vault_database_password"]
+        assert any(c in password for c in "@:/#%"), "the test vault's password must be a hard one"
+        assert config["PASSWORD"] == password
+        assert (config["NAME"], config["USER"], config["HOST"]) == (f"initech_demo_{env}",) * 2 + ("db-trixie",)
+
+
+def test_each_environment_reads_and_writes_its_own_database(web):
+    before = {n: json.loads(http(h, "/hits/")[1])["hits"] for n, h in web.items()}
+    assert http(web["web-prod-bookworm"], "/hits/", method="POST")[0] == 201
+    assert http(web["web-prod-bookworm"], "/hits/", method="POST")[0] == 201
+    assert http(web["web-staging-trixie"], "/hits/", method="POST")[0] == 201
+    after = {n: json.loads(http(h, "/hits/")[1])["hits"] for n, h in web.items()}
+    assert after == {"web-prod-bookworm": before["web-prod-bookworm"] + 2, "web-staging-trixie": before["web-staging-trixie"] + 1}
+
+
+def test_migrations_ran_once_per_environment(db):
+    for env in ("prod", "staging"):
+        rows = psql(db, "SELECT count(*) FROM django_migrations WHERE app = 'demo'", database=f"initech_demo_{env}")
+        assert rows == "1"
+
+
+def test_only_the_web_hosts_may_connect(db, web):
+    hba = db.check_output("runuser -u postgres -- psql -tAc %s", "SELECT database, user_name, address, auth_method FROM pg_hba_file_rules WHERE type = 'host' AND address IS NOT NULL AND address NOT IN ('127.0.0.1', '::1')")
+    lines = sorted(hba.splitlines())
+    expected = []
+    for name, host in web.items():
+        env = ENVIRONMENTS[name]
+        address = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+        expected.append(f"{{initech_demo_{env}}}|{{initech_demo_{env}}}|{address}|scram-sha-256")
+    assert lines == sorted(expected)
+    assert "0.0.0.0" not in hba
+
+
+def test_max_connections_is_sized_from_the_web_tier(db, web):
+    staging_workers = int(web["web-staging-trixie"].check_output("nproc"))
+    # prod: 1 worker, staging: one per CPU; 250 greenlets each; 10 in reserve
+    assert int(psql(db, "SHOW max_connections")) == (1 + staging_workers) * 250 + 10
+
+
+def test_ten_slow_requests_finish_together_on_one_gevent_worker(web):
+    """The guidelines' headline: 10 requests, each waiting 5 s in PostgreSQL, about 5 s in all,
+    in ONE worker process. Serially they would take 50 s: the margin is wide on purpose."""
+    host = web["web-prod-bookworm"]
+    assert "--workers 1 " in host.check_output("systemctl show -p ExecStart --value initech-demo.service")
+    started = time.monotonic()
+    status, body = http(host, "/ten-slow-requests/", host_header="127.0.0.1")
+    elapsed = time.monotonic() - started
+    assert status == 200, body
+    assert body.split() == [str(x * x) for x in range(1, 11)]
+    assert elapsed < 15, f"took {elapsed:.1f} s"
+
+
+def test_a_blocking_database_driver_is_refused_before_deploying(hosts, tmp_path):
+    import shutil
+
+    from conftest import PROJECT
+
+    app = tmp_path / "initech-demo"
+    shutil.copytree(PROJECT / "examples" / "initech-demo", app, ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3"))
+    lock = app / "requirements.txt"
+    lock.write_text("".join(line for line in lock.read_text().splitlines(True) if not line.startswith("psycogreen==")))
+    before = {h.backend.get_hostname(): healthz(h)["ppid"] for h in hosts if not is_db(h)}
+    result = run_site("-e", json.dumps({"django_app_src": str(app)}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "psycopg2 waits for PostgreSQL in C code" in output and "add psycogreen" in output
+    for h in hosts:
+        if not is_db(h):
+            assert healthz(h)["ppid"] == before[h.backend.get_hostname()]

@@ -1,0 +1,1 @@
+../../web/tests/conftest.py
