@@ -36,15 +36,21 @@ def database_url(parts) -> str:
     scheme = _SCHEMES.get(engine)
     if scheme is None:
         raise AnsibleFilterError(f"database_url: engine must be postgres, mysql or sqlite, not {engine!r}")
-    missing = [key for key in ("host", "name", "user", "password") if not str(parts.get(key) or "")]
+    # Through a unix socket (a path as host, e.g. pgbouncer's) no password may be needed.
+    required = ("host", "name", "user") if str(parts.get("host", "")).startswith("/") else ("host", "name", "user", "password")
+    missing = [key for key in required if not str(parts.get(key) or "")]
     if missing:
         raise AnsibleFilterError("database_url: missing " + ", ".join(missing))
     port = int(parts.get("port") or _DEFAULT_PORTS[scheme])
-    url = (
-        f"{scheme}://{quote(str(parts['user']), safe='')}:{quote(str(parts['password']), safe='')}"
-        f"@{quote(str(parts['host']), safe='')}:{port}/{quote(str(parts['name']), safe='')}"
-    )
-    options = parts.get("options") or {}
+    password = str(parts.get("password") or "")
+    credentials = quote(str(parts["user"]), safe="") + (":" + quote(password, safe="") if password else "")
+    options = dict(parts.get("options") or {})
+    host = str(parts["host"])
+    if host.startswith("/"):
+        # django-environ does not decode a socket directory in the host part: pass it to libpq
+        # as the host option instead (Django leaves OPTIONS' host alone when HOST is empty).
+        options["host"], host = host, ""
+    url = f"{scheme}://{credentials}@{quote(host, safe='')}:{port}/{quote(str(parts['name']), safe='')}"
     if options:
         url += "?" + urlencode(sorted((str(k), str(v)) for k, v in options.items()))
     return url

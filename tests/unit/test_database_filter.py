@@ -29,6 +29,14 @@ def test_default_ports_and_options():
     assert f.database_url({"host": "db", "name": "n", "user": "u", "password": "p"}) == "postgres://u:p@db:5432/n"
 
 
+def test_a_unix_socket_host_needs_no_password():
+    url = f.database_url({"host": "/run/pgbouncer", "port": 6432, "name": "app", "user": "app", "password": ""})
+    assert url == "postgres://app@:6432/app?host=%2Frun%2Fpgbouncer"
+    config = environ.Env.db_url_config(url)
+    assert (config["HOST"], config["PORT"], config["USER"], config["PASSWORD"]) == ("", 6432, "app", "")
+    assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
+
+
 def test_sqlite():
     url = f.database_url({"engine": "sqlite", "name": "/srv/app/shared/db.sqlite3"})
     assert environ.Env.db_url_config(url)["NAME"] == "/srv/app/shared/db.sqlite3"

@@ -39,15 +39,31 @@ def test_each_web_host_reaches_postgresql(web):
         assert health["environment"] == f"initech_demo.settings.{ENVIRONMENTS[name]}"
 
 
-def test_database_url_carries_the_vault_password_url_encoded(web):
+def test_the_app_connects_through_its_own_pgbouncer(web):
     for name, host in web.items():
         env = ENVIRONMENTS[name]
         script = "import environ, json; e = environ.Env(); e.read_env('/srv/initech-demo/shared/.env'); print(json.dumps(e.db()))"
         config = json.loads(host.check_output(f"{VENV}/bin/python -c %s", script))
-        password = vault(env)["vault_database_password"]
+        assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
+        assert (config["NAME"], config["USER"], config["PORT"], config["PASSWORD"]) == (f"initech_demo_{env}", f"initech_demo_{env}", 6432, "")
+        ini = host.file("/etc/pgbouncer/pgbouncer.ini").content_string
+        assert f"initech_demo_{env} = host=db-trixie port=5432 dbname=initech_demo_{env}" in ini
+        assert "pool_mode = transaction" in ini
+        assert host.service("pgbouncer").is_running
+
+
+def test_pgbouncer_logs_in_with_the_vault_password_and_only_the_app_may_connect(web):
+    for name, host in web.items():
+        password = vault(ENVIRONMENTS[name])["vault_database_password"]
         assert any(c in password for c in "@:/#%"), "the test vault's password must be a hard one"
-        assert config["PASSWORD"] == password
-        assert (config["NAME"], config["USER"], config["HOST"]) == (f"initech_demo_{env}",) * 2 + ("db-trixie",)
+        userlist = host.file("/etc/pgbouncer/userlist.txt")
+        assert (userlist.mode, userlist.user, userlist.group) == (0o640, "root", "postgres")
+        assert f'"{password}"' in userlist.content_string
+        sockets = host.file("/run/pgbouncer")
+        assert (sockets.mode, sockets.user, sockets.group) == (0o750, "postgres", "initech-demo")
+        probe = "import socket; socket.socket(socket.AF_UNIX).connect('/run/pgbouncer/.s.PGSQL.6432')"
+        assert host.run("runuser -u nobody -- python3 -c %s", probe).rc != 0
+        assert host.run("runuser -u initech-demo -- python3 -c %s", probe).rc == 0
 
 
 def test_each_environment_reads_and_writes_its_own_database(web):
@@ -77,10 +93,9 @@ def test_only_the_web_hosts_may_connect(db, web):
     assert "0.0.0.0" not in hba
 
 
-def test_max_connections_is_sized_from_the_web_tier(db, web):
-    staging_workers = int(web["web-staging-trixie"].check_output("nproc"))
-    # prod: 1 worker, staging: one per CPU; 250 greenlets each; 10 in reserve
-    assert int(psql(db, "SHOW max_connections")) == (1 + staging_workers) * 250 + 10
+def test_max_connections_is_sized_from_the_web_tiers_pools(db):
+    # each web host's pgbouncer may open 200 server connections; 10 in reserve
+    assert int(psql(db, "SHOW max_connections")) == 2 * 200 + 10
 
 
 def test_ten_slow_requests_finish_together_on_one_gevent_worker(web):

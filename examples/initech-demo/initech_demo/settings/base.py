@@ -20,6 +20,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 # Under gevent every greenlet opens its own connection; keeping them alive (CONN_MAX_AGE > 0)
 # would hold one per greenlet that ever ran. Close them at the end of each request by default.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Behind a transaction-pooling pgbouncer a cursor cannot outlive its transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
