@@ -1,0 +1,86 @@
+# Run by the host's python3: wait until the service's master runs the expected venv and every
+# worker runs in the expected code directory (the release `current` points to), then print
+# the state as JSON. Exit 1 with the stale workers named if that does not happen in time.
+#
+# Run it as the service's user: reading another user's /proc/PID/cwd needs CAP_SYS_PTRACE.
+# argv: unit, chdir (e.g. /srv/app/current), venv, workers expected, timeout seconds
+# A worker's working directory is its master's at fork time, and the master re-enters chdir on
+# every reload: workers in the new release import the new code.
+import json
+import os
+import subprocess
+import sys
+import time
+
+unit, chdir, venv, expected, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+want_dir = os.path.realpath(chdir)
+
+
+def state():
+    props = subprocess.run(
+        ["systemctl", "show", unit, "-p", "MainPID", "-p", "ActiveState"], capture_output=True, text=True, check=True
+    ).stdout
+    values = dict(line.split("=", 1) for line in props.splitlines() if "=" in line)
+    master = int(values.get("MainPID", "0") or 0)
+    workers = []
+    argv = []
+    if master:
+        try:
+            with open(f"/proc/{master}/cmdline", "rb") as cmdline:
+                argv = [a.decode(errors="replace") for a in cmdline.read().split(b"\0")]
+        except OSError:
+            master = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or not master:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == master:
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except PermissionError:  # run this as the service's user (or with CAP_SYS_PTRACE)
+                cwd = "(not readable)"
+            except OSError:
+                continue
+            workers.append({"pid": int(pid), "cwd": cwd})
+    return {
+        "active": values.get("ActiveState", ""),
+        "master": master,
+        # python and the gunicorn script, both from the venv (unless setproctitle renamed it).
+        "venv_ok": any(a.startswith(venv.rstrip("/") + "/") for a in argv[:2]) or bool(argv and argv[0].startswith("gunicorn:")),
+        "workers": workers,
+        "release": want_dir,
+        "stale": [w for w in workers if w["cwd"] != want_dir],
+    }
+
+
+def good(now):
+    return bool(
+        now["active"] == "active"
+        and now["master"]
+        and now["venv_ok"]
+        and len(now["workers"]) >= expected
+        and not now["stale"]
+    )
+
+
+# Workers that cannot import the app exit within a second of their fork, and the master
+# follows them: the state must hold for SETTLE seconds, with the same master and workers.
+SETTLE = 1.5
+deadline = time.monotonic() + timeout
+while True:
+    now = state()
+    ok = good(now)
+    if ok and timeout > 0:
+        time.sleep(SETTLE)
+        later = state()
+        ok = good(later) and later["master"] == now["master"] and later["workers"] == now["workers"]
+        now = later
+    if ok or time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+print(json.dumps(now))
+sys.exit(0 if ok else 1)
