@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
 WEB = "bench-web"
-APP_PYTHON = "/srv/initech-demo/venv/bin/python"
+APP_PYTHON = "/srv/initech-demo/current/.venv/bin/python"
 BASE = "http://127.0.0.1:8000"
 
 # (label, extra vars for the deploy, [(case, path, concurrency, client timeout)])

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ROOT, VENV, healthz, http, run_site, vault
 
-WEB_HOSTS = ["web-prod-bookworm", "web-staging-trixie"]
-ENVIRONMENTS = {"web-prod-bookworm": "prod", "web-staging-trixie": "staging"}
+WEB_HOSTS = ["pgweb-prod-bookworm", "pgweb-staging-trixie"]
+ENVIRONMENTS = {"pgweb-prod-bookworm": "prod", "pgweb-staging-trixie": "staging"}
 
 
 def is_db(host):
@@ -68,11 +68,11 @@ def test_pgbouncer_logs_in_with_the_vault_password_and_only_the_app_may_connect(
 
 def test_each_environment_reads_and_writes_its_own_database(web):
     before = {n: json.loads(http(h, "/hits/")[1])["hits"] for n, h in web.items()}
-    assert http(web["web-prod-bookworm"], "/hits/", method="POST")[0] == 201
-    assert http(web["web-prod-bookworm"], "/hits/", method="POST")[0] == 201
-    assert http(web["web-staging-trixie"], "/hits/", method="POST")[0] == 201
+    assert http(web["pgweb-prod-bookworm"], "/hits/", method="POST")[0] == 201
+    assert http(web["pgweb-prod-bookworm"], "/hits/", method="POST")[0] == 201
+    assert http(web["pgweb-staging-trixie"], "/hits/", method="POST")[0] == 201
     after = {n: json.loads(http(h, "/hits/")[1])["hits"] for n, h in web.items()}
-    assert after == {"web-prod-bookworm": before["web-prod-bookworm"] + 2, "web-staging-trixie": before["web-staging-trixie"] + 1}
+    assert after == {"pgweb-prod-bookworm": before["pgweb-prod-bookworm"] + 2, "pgweb-staging-trixie": before["pgweb-staging-trixie"] + 1}
 
 
 def test_migrations_ran_once_per_environment(db):
@@ -101,7 +101,7 @@ def test_max_connections_is_sized_from_the_web_tiers_pools(db):
 def test_ten_slow_requests_finish_together_on_one_gevent_worker(web):
     """The guidelines' headline: 10 requests, each waiting 5 s in PostgreSQL, about 5 s in all,
     in ONE worker process. Serially they would take 50 s: the margin is wide on purpose."""
-    host = web["web-prod-bookworm"]
+    host = web["pgweb-prod-bookworm"]
     assert "--workers 1 " in host.check_output("systemctl show -p ExecStart --value initech-demo.service")
     started = time.monotonic()
     status, body = http(host, "/ten-slow-requests/", host_header="127.0.0.1")

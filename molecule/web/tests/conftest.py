@@ -16,8 +16,9 @@ sys.path.insert(0, str(PROJECT / "plugins" / "filter"))
 
 APP = "initech-demo"
 ROOT = f"/srv/{APP}"
-SOCKET = f"/run/{APP}/gunicorn.sock"
-VENV = f"{ROOT}/venv"
+SOCKET = f"/run/gunicorn/{APP}.sock"
+# The live release's venv (a link to /srv/<app>/venvs/<key>).
+VENV = f"{ROOT}/current/.venv"
 SETTINGS = {"prod": "initech_demo.settings.prod", "staging": "initech_demo.settings.staging"}
 VAULT_PASSWORD = PROJECT / "tests" / "vault-password-TEST-ONLY.txt"
 
@@ -42,6 +43,23 @@ def http(host, path, method="GET", host_header="localhost"):
     assert result.rc == 0, result.stderr
     reply = json.loads(result.stdout)
     return reply["status"], reply["body"]
+
+
+_NGINX = r"""
+import http.client, json, sys
+conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=60)
+conn.request("GET", sys.argv[1], headers={"Host": sys.argv[2]})
+response = conn.getresponse()
+print(json.dumps({"status": response.status, "type": response.getheader("Content-Type", ""),
+                  "body": response.read().decode(errors="replace")}))
+"""
+
+
+def via_nginx(host, path, host_header="localhost"):
+    """{status, type, body} of a request through nginx on the host's loopback, from inside it."""
+    result = host.run("python3 -c %s %s %s", _NGINX, path, host_header)
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def healthz(host, host_header="localhost"):
@@ -85,9 +103,10 @@ def inventory():
     return os.environ["MOLECULE_INVENTORY_FILE"]
 
 
-def run_site(*extra_args, limit=None):
-    """Run site.yml against the scenario's hosts like a user would; return the completed process."""
-    cmd = ["ansible-playbook", "-i", inventory(), str(PROJECT / "site.yml"), *extra_args]
+def run_site(*extra_args, limit=None, playbook="site.yml"):
+    """Run a playbook (site.yml, playbooks/deploy.yml, ...) against the scenario's hosts like a
+    user would; return the completed process."""
+    cmd = ["ansible-playbook", "-i", inventory(), str(PROJECT / playbook), *extra_args]
     if limit:
         cmd += ["--limit", limit]
     print("+", shlex.join(cmd))

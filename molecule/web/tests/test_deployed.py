@@ -3,7 +3,7 @@
 import json
 
 import requirements as reqs
-from conftest import APP, ROOT, SETTINGS, VENV, environment_of, exec_start, healthz, http, pip_freeze, vault
+from conftest import APP, ROOT, SETTINGS, VENV, environment_of, exec_start, healthz, http, pip_freeze, vault, via_nginx
 
 
 def test_venv_holds_exactly_the_lock(host):
@@ -21,9 +21,10 @@ def test_venv_was_made_with_the_chosen_interpreter(host):
 
 
 def test_pip_in_the_venv_trusts_the_given_ca_bundle(host):
-    conf = host.file(f"{VENV}/pip.conf")
-    assert f"cert = {VENV}/pip-ca-bundle.pem" in conf.content_string
-    assert host.file(f"{VENV}/pip-ca-bundle.pem").is_file
+    venv = host.check_output(f"readlink -f {VENV}")
+    conf = host.file(f"{venv}/pip.conf")
+    assert f"cert = {venv}/pip-ca-bundle.pem" in conf.content_string
+    assert host.file(f"{venv}/pip-ca-bundle.pem").is_file
 
 
 def test_dotenv_is_private_to_the_app_user(host):
@@ -77,7 +78,7 @@ def test_service_is_enabled_running_and_notifies_systemd(host):
     assert service.is_enabled
     assert service.is_running
     assert host.check_output(f"systemctl show -p Type --value {APP}.service") == "notify"
-    assert host.socket(f"unix:///run/{APP}/gunicorn.sock").is_listening
+    assert host.socket(f"unix:///run/gunicorn/{APP}.sock").is_listening
 
 
 def test_unit_runs_gevent_with_one_worker_per_cpu(host):
@@ -119,3 +120,35 @@ def test_code_belongs_to_root_and_is_readable_by_the_app(host):
     assert host.file(f"{release.path}/manage.py").user == "root"
     assert not host.file(f"{release.path}/db.sqlite3").exists  # excluded from the upload
     assert not host.file(f"{release.path}/__pycache__").exists
+
+
+def test_systemd_holds_the_socket_nginx_may_use(host):
+    socket = host.file(f"/run/gunicorn/{APP}.sock")
+    assert socket.is_socket
+    assert (socket.user, socket.group, socket.mode) == ("root", "www-data", 0o660)
+    props = host.check_output(f"systemctl show -p Listen -p ActiveState {APP}.socket")
+    assert "ActiveState=active" in props
+    assert "127.0.0.1:8000 (Stream)" in props
+    assert host.service(f"{APP}.socket").is_enabled
+
+
+def test_nginx_serves_the_app_static_and_media_files(host):
+    page = via_nginx(host, "/healthz")
+    assert page["status"] == 200 and json.loads(page["body"])["status"] == "ok"
+    css = via_nginx(host, "/static/admin/css/base.css")
+    assert (css["status"], css["type"]) == (200, "text/css"), css["status"]
+    host.run_expect([0], f"echo upload > {ROOT}/shared/media/probe.txt && chown {APP}: {ROOT}/shared/media/probe.txt")
+    assert via_nginx(host, "/media/probe.txt")["body"] == "upload\n"
+    # Anything else of the app stays closed to nginx's user.
+    for path in (f"{ROOT}/shared/.env", f"{ROOT}/current/manage.py", f"{ROOT}/releases.history"):
+        assert host.run(f"runuser -u www-data -- cat {path}").rc != 0, path
+    assert host.run(f"runuser -u www-data -- ls {ROOT}/current/").rc != 0
+
+
+def test_each_release_runs_with_a_venv_keyed_by_its_lock(host):
+    venv = host.check_output(f"readlink -f {ROOT}/current/.venv")
+    assert venv.startswith(f"{ROOT}/venvs/") and len(venv.rsplit("/", 1)[1]) == 12
+    assert venv in exec_start(host), "the unit names the venv explicitly"
+    history = host.file(f"{ROOT}/releases.history").content_string.split()
+    assert history[-1] == host.check_output(f"readlink {ROOT}/current").rsplit("/", 1)[1]
+    assert not host.file(f"{ROOT}/.deploy-snapshot").exists, "a successful deploy drops its snapshot"

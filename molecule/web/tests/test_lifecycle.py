@@ -5,6 +5,7 @@ the dev requirements file, an interpreter change, and code from git.
 The steps share state and run in file order, each over both hosts at once."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -53,8 +54,7 @@ def test_a_dotenv_change_reloads_gracefully(hosts):
     assert result.returncode == 0, result.stdout[-3000:]
     for env in ("prod", "staging"):
         assert vault(env)["vault_django_secret_key"] not in result.stdout + result.stderr
-    assert "RUNNING HANDLER [initech.django.gunicorn : Reload gunicorn]" in result.stdout
-    assert "RUNNING HANDLER [initech.django.gunicorn : Restart gunicorn]" not in result.stdout
+    assert re.search(r"TASK \[initech.django.gunicorn : Reload the service[^\n]*\n(changed: \[[^\n]*\n){2}", result.stdout)
     for h in hosts:
         master, worker = before[h]
         assert main_pid(h) == master, "a reload keeps the master process"
@@ -67,7 +67,7 @@ def test_a_worker_count_change_restarts_and_dev_requirements_install(hosts):
     before = {h: main_pid(h) for h in hosts}
     result = run_site(*extra_vars(gunicorn_workers=1, virtualenv_requirements_file="requirements-dev.txt"))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "RUNNING HANDLER [initech.django.gunicorn : Restart gunicorn]" in result.stdout
+    assert re.search(r"TASK \[initech.django.gunicorn : Restart the service[^\n]*\n(changed: \[[^\n]*\n){2}", result.stdout)
     for h in hosts:
         assert main_pid(h) != before[h], "a new worker count needs a new master"
         assert "--workers 1 " in exec_start(h)
@@ -136,8 +136,8 @@ def test_a_key_missing_from_the_vars_is_refused(hosts, app_copy):
 
 def test_a_value_with_a_newline_is_refused_without_showing_it(hosts):
     before = {h: snapshot(h) for h in hosts}
-    result = run_site(*extra_vars(site_allowed_hosts=["localhost", "sneaky\nSECRET-VALUE-1234"]))
-    assert_refused(hosts, result, "ALLOWED_HOSTS: the value contains a line break")
+    result = run_site(*extra_vars(vault_django_secret_key="sneaky\nSECRET-VALUE-1234"))
+    assert_refused(hosts, result, "SECRET_KEY: the value contains a line break")
     assert "SECRET-VALUE-1234" not in result.stdout + result.stderr
     for h in hosts:
         assert snapshot(h) == before[h]
@@ -157,9 +157,16 @@ def test_code_from_a_git_repository(hosts, tmp_path):
         name = h.backend.get_hostname()
         h.run_expect([0], "mkdir -p /srv/git && rm -rf /srv/git/demo.git")
         subprocess.run(["docker", "cp", str(repo), f"{name}:/srv/git/demo.git"], check=True)
-    result = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="main"))
+    # A deploy key (unused by file:// URLs, but installed as it would be for ssh://).
+    key = tmp_path / "deploy_key"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END OPENSSH PRIVATE KEY-----\n")
+    result = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="main",
+                                  django_app_git_key_file=str(key)))
     assert result.returncode == 0, result.stdout[-3000:]
+    assert "TEST-ONLY-NOT-A-KEY" not in result.stdout + result.stderr
     for h in hosts:
+        deploy_key = h.file(f"{ROOT}/.deploy-key")
+        assert (deploy_key.user, deploy_key.group, deploy_key.mode) == ("root", "root", 0o600)
         assert current_release(h) == f"{ROOT}/releases/{commit[:12]}"
         assert f"@{commit}" in h.file(f"{ROOT}/current/.release").content_string
         assert healthz(h)["status"] == "ok"
