@@ -17,6 +17,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Hosts behind the same TLS-inspecting proxy as this machine make pip trust its CA bundle.
 INITECH_PIP_CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 export INITECH_PIP_CA_BUNDLE
+# Mitogen's strategy (in the venv, from requirements.txt) when present: one connection per host
+# instead of a docker exec per module.
+MITOGEN_STRATEGY := $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy)
+ifneq ($(MITOGEN_STRATEGY),)
+export ANSIBLE_STRATEGY_PLUGINS := $(MITOGEN_STRATEGY)
+ANSIBLE_STRATEGY ?= mitogen_linear
+export ANSIBLE_STRATEGY
+endif
 # The committed vaults hold fake secrets encrypted with this TEST-ONLY password.
 TEST_VAULT_PASSWORD := $(CURDIR)/tests/vault-password-TEST-ONLY.txt
 
@@ -50,8 +58,8 @@ unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
 	$(BIN)/pytest tests/unit
 	cd $(DEMO_APP) && $(CURDIR)/$(DEMO_VENV)/bin/pytest
 
-molecule: venv images  ## Every molecule scenario, on Debian 12 and 13 containers
-	$(BIN)/molecule test --all
+molecule: venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
+	scripts/molecule-lanes "web" "harness nginx db mariadb"
 
 test: lint unit molecule  ## Everything CI runs
 
@@ -60,11 +68,14 @@ demo: venv images  ## Deploy the demo onto a local systemd container (inventorie
 	$(BIN)/ansible-playbook site.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)
 	@echo
 	@echo "The demo app runs on initech-demo (Debian 12, systemd) as initech-demo.service:"
-	@echo "gunicorn with gevent workers, one per CPU. Its health, asked from inside the container:"
-	@docker exec initech-demo python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/healthz').read().decode())"
-	@echo "  Shell on it:  docker exec -it initech-demo bash"
-	@echo "  The service:  docker exec initech-demo systemctl status initech-demo"
-	@echo "  Remove it:    make demo-destroy"
+	@echo "gunicorn with gevent workers, one per CPU, behind nginx. Its health through nginx,"
+	@echo "asked from inside the container:"
+	@docker exec initech-demo python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1/healthz').read().decode())"
+	@echo "  Shell on it:   docker exec -it initech-demo bash"
+	@echo "  The service:   docker exec initech-demo systemctl status initech-demo"
+	@echo "  New release:   ansible-playbook playbooks/deploy.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  Roll back:     ansible-playbook playbooks/rollback.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  Remove it:     make demo-destroy"
 
 demo-destroy: venv  ## Remove the demo container
 	$(BIN)/ansible-playbook examples/demo-host.yml -e demo_host_state=absent
