@@ -115,6 +115,17 @@ def run_site(*extra_args, limit=None, playbook="site.yml"):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
 
 
+def measure(name, **values):
+    """Keep a number the closing notes and README quote: printed, and appended as a JSON line to
+    .molecule-logs/measurements.jsonl (make molecule prints that file at the end)."""
+    line = json.dumps({"measure": name, **values})
+    print(line)
+    logs = PROJECT / ".molecule-logs"
+    logs.mkdir(exist_ok=True)
+    with open(logs / "measurements.jsonl", "a") as out:
+        out.write(line + "\n")
+
+
 @pytest.fixture(scope="module")
 def hosts():
     """Every test host of the scenario, for tests that change them all with one playbook run."""

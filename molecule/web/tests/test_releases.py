@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import requirements as reqs
-from conftest import APP, PROJECT, ROOT, current_release, exec_start, main_pid, pip_freeze, run_site, via_nginx
+from conftest import APP, PROJECT, ROOT, current_release, exec_start, main_pid, measure, pip_freeze, run_site, via_nginx
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 FAST_HEALTH = {"django_app_healthcheck_retries": 3, "django_app_healthcheck_delay": 1}
@@ -94,9 +94,10 @@ def load(hosts):
             results[h.backend.get_hostname()] = json.loads(h.file("/root/load.json").content_string)
 
 
-def assert_no_failed_request(results, old, new):
+def assert_no_failed_request(results, old, new, case):
     for name, totals in results.items():
-        print(name, {k: totals[k] for k in ("sent", "failed", "long")}, totals["versions"])
+        measure(case, host=name, sent=totals["sent"], failed=totals["failed"], long=totals["long"],
+                versions=[v for v, _ in totals["versions"]])
         assert totals["failed"] == 0, (name, totals["errors"])
         assert totals["sent"] > 100 and totals["long"] > 5, (name, totals)
         seen = [v for v, _ in totals["versions"]]
@@ -112,7 +113,7 @@ def test_a_code_change_goes_live_under_load_without_a_failed_request(hosts, tmp_
         result = deploy(django_app_src=str(app_copy(tmp_path, "2.0.0")))
     state["code_only_deploy_s"] = time.monotonic() - started - 4
     assert result.returncode == 0, result.stdout[-3000:]
-    assert_no_failed_request(results, "1.0.0", "2.0.0")
+    assert_no_failed_request(results, "1.0.0", "2.0.0", "code deploy under load (reload)")
     for h in hosts:
         master, venv, release = before[h]
         assert served_versions(h) == {"2.0.0"}
@@ -121,7 +122,7 @@ def test_a_code_change_goes_live_under_load_without_a_failed_request(hosts, tmp_
         assert release_id(h) != release and history(h)[-2:] == [release, release_id(h)]
     state["v2"] = {h.backend.get_hostname(): release_id(h) for h in hosts}
     state["v2_src"] = str(tmp_path / "initech-demo-2.0.0")  # pytest keeps tmp_path after the test
-    print(f"code-only deploy with an unchanged lock: {state['code_only_deploy_s']:.1f} s")
+    measure("code-only deploy.yml run, unchanged lock, 2 hosts", seconds=round(state["code_only_deploy_s"], 1))
 
 
 def test_b_unit_changes_restart_under_load_without_a_failed_request(hosts):
@@ -133,7 +134,7 @@ def test_b_unit_changes_restart_under_load_without_a_failed_request(hosts):
         back = deploy(django_app_src=state["v2_src"])
     assert one.returncode == 0, one.stdout[-3000:]
     assert back.returncode == 0, back.stdout[-3000:]
-    assert_no_failed_request(results, "2.0.0", "2.0.0")
+    assert_no_failed_request(results, "2.0.0", "2.0.0", "two unit-changing deploys under load (restarts)")
     for h in hosts:
         assert "--workers 1 " in one_cmd[h]
         assert one_pids[h] != before[h] and main_pid(h) != one_pids[h], "a new unit is a restart"
@@ -191,7 +192,8 @@ def test_d_a_release_whose_wsgi_app_cannot_import_is_rolled_back(hosts, tmp_path
         assert "No module named 'module_that_does_not_exist'" in log
     # Requests that came while no worker could serve waited in the socket's backlog.
     for name, totals in results.items():
-        print(name, {k: totals[k] for k in ("sent", "failed", "long")}, totals["errors"][:3])
+        measure("broken wsgi release under load (rolled back)", host=name, sent=totals["sent"], failed=totals["failed"],
+                errors=totals["errors"][:3])
         assert totals["sent"] > 20 and [v for v, _ in totals["versions"]] == ["2.0.0"], totals
 
 
