@@ -163,11 +163,13 @@ def broken_migration(copy):
 
 def test_c_a_failing_migration_leaves_the_live_release_serving(hosts, tmp_path):
     before = {h: shared_state(h) for h in hosts}
+    pids = {h: main_pid(h) for h in hosts}
     result = deploy(django_app_src=str(app_copy(tmp_path, "3.0.0", broken_migration)))
     assert_failed_and_unchanged(hosts, result, before, "failed at 'Apply the database migrations",
                                 "this migration fails on purpose")
     output = result.stdout + result.stderr
     for h in hosts:
+        assert main_pid(h) == pids[h], "nothing went live: the service was not even restarted"
         name = h.backend.get_hostname()
         assert f"{name}: release " in output and f"{name} is back on release {state['v2'][name]}" in output
 
@@ -250,6 +252,10 @@ def test_h_a_new_lock_gets_a_new_venv_and_old_releases_are_pruned(hosts, tmp_pat
             path.write_text(path.read_text() + "six==1.17.0\n")
 
     before = {h: (h.check_output(f"readlink -f {ROOT}/current/.venv"), pip_freeze(h), main_pid(h)) for h in hosts}
+    live = {h: release_id(h) for h in hosts}
+    for h in hosts:
+        # As on a host deployed before there was a history: the live release must still count.
+        h.run_expect([0], f"rm {ROOT}/releases.history")
     result = deploy(django_app_src=str(app_copy(tmp_path, "4.0.0", add_package)), django_app_keep_releases=2)
     assert result.returncode == 0, result.stdout[-3000:]
     for h in hosts:
@@ -260,6 +266,7 @@ def test_h_a_new_lock_gets_a_new_venv_and_old_releases_are_pruned(hosts, tmp_pat
         assert h.check_output(f"{old_venv}/bin/python -m pip freeze --disable-pip-version-check") == old_freeze
         assert main_pid(h) != old_pid, "another venv needs a new master"
         assert served_versions(h) == {"4.0.0"}
+        assert history(h) == [live[h], release_id(h)]
         # Two releases kept: the live one and the one before it; failed ones are gone too.
         assert sorted(h.check_output(f"ls {ROOT}/releases").split()) == sorted(history(h)[-2:])
         assert sorted(h.check_output(f"ls {ROOT}/venvs").split()) == sorted({old_venv.rsplit('/', 1)[1], new_venv.rsplit('/', 1)[1]})

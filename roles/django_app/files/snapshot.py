@@ -1,14 +1,16 @@
 # Run by the host's python3. Save, restore or drop copies of the files a deploy may change.
 #
 #   save DIR PATH...   copy each PATH (owner, mode, times, ACLs: cp -a) into DIR, noting those missing
-#   restore DIR        put every saved file back as it was (atomically: copy beside, rename), and
+#   restore DIR        put every saved file back as it was (owner, mode, times; atomically), and
 #                      remove the ones that did not exist; prints the paths it changed as JSON
 #   drop DIR           forget the snapshot
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 
 action, snapshot = sys.argv[1], sys.argv[2]
 manifest = os.path.join(snapshot, "manifest.json")
@@ -18,11 +20,32 @@ def same(a, b):
     return subprocess.run(["cmp", "-s", a, b], check=False).returncode == 0
 
 
+def restore(copy, path):
+    """Put the saved copy back atomically. The directory may be the app user's (shared/): the
+    temporary file gets an unpredictable name, created exclusively, so no link planted there
+    can redirect root's write."""
+    info = os.stat(copy)
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".restore-")
+    try:
+        with open(copy, "rb") as source, os.fdopen(fd, "wb") as target:
+            shutil.copyfileobj(source, target)
+            os.fchown(target.fileno(), info.st_uid, info.st_gid)
+            os.fchmod(target.fileno(), stat.S_IMODE(info.st_mode))
+        os.utime(temporary, ns=(info.st_atime_ns, info.st_mtime_ns))
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+        raise
+
+
 if action == "save":
     shutil.rmtree(snapshot, ignore_errors=True)
     os.mkdir(snapshot, 0o700)
     entries = []
     for number, path in enumerate(sys.argv[3:]):
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+            continue  # only regular files are saved and restored (never through a link)
         copy = os.path.join(snapshot, str(number)) if os.path.lexists(path) else None
         if copy:
             subprocess.run(["cp", "-a", "--", path, copy], check=True)
@@ -41,8 +64,7 @@ elif action == "restore":
                         os.remove(path)
                         changed.append(path)
                 elif not (os.path.lexists(path) and same(copy, path)):
-                    subprocess.run(["cp", "-a", "--", copy, path + ".restore"], check=True)
-                    os.replace(path + ".restore", path)
+                    restore(copy, path)
                     changed.append(path)
     print(json.dumps(changed))
 elif action == "drop":

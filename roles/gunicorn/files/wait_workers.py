@@ -3,7 +3,8 @@
 # the state as JSON. Exit 1 with the stale workers named if that does not happen in time.
 #
 # Run it as the service's user: reading another user's /proc/PID/cwd needs CAP_SYS_PTRACE.
-# argv: unit, chdir (e.g. /srv/app/current), venv, workers expected, timeout seconds
+# argv: unit, chdir (e.g. /srv/app/current), venv, workers expected (unless the master's
+# command line says), timeout seconds
 # A worker's working directory is its master's at fork time, and the master re-enters chdir on
 # every reload: workers in the new release import the new code.
 import json
@@ -54,6 +55,8 @@ def state():
         "workers": workers,
         "release": want_dir,
         "stale": [w for w in workers if w["cwd"] != want_dir],
+        # The count the running master was started with (a restored unit may differ from ours).
+        "expected": int(argv[argv.index("--workers") + 1]) if "--workers" in argv[:-1] else expected,
     }
 
 
@@ -62,7 +65,7 @@ def good(now):
         now["active"] == "active"
         and now["master"]
         and now["venv_ok"]
-        and len(now["workers"]) >= expected
+        and len(now["workers"]) >= now["expected"]
         and not now["stale"]
     )
 
