@@ -73,8 +73,8 @@ demo: venv images  ## Deploy the demo onto a local systemd container (inventorie
 	@docker exec initech-demo python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1/healthz').read().decode())"
 	@echo "  Shell on it:   docker exec -it initech-demo bash"
 	@echo "  The service:   docker exec initech-demo systemctl status initech-demo"
-	@echo "  New release:   ansible-playbook playbooks/deploy.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
-	@echo "  Roll back:     ansible-playbook playbooks/rollback.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  New release:   .venv/bin/ansible-playbook playbooks/deploy.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  Roll back:     .venv/bin/ansible-playbook playbooks/rollback.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
 	@echo "  Remove it:     make demo-destroy"
 
 demo-destroy: venv  ## Remove the demo container
