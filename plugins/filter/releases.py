@@ -6,6 +6,7 @@ what came before it. Nothing here looks at modification times.
 
     release_history(text)                      -> [ids], validated
     release_activate(history, id)              -> history after `id` goes live (moved to the end)
+    release_known(history, current)            -> history, with a live release it lacks appended
     release_previous(history, current)         -> the release before `current`, or ''
     release_rollback(history, current)         -> history after rolling back from `current`
     release_prune(dirs, history, current, keep) -> release directories to delete
@@ -45,6 +46,16 @@ def release_activate(history, release_id) -> list[str]:
     """`release_id` went live: it becomes the last entry (once, wherever it was before)."""
     release_id = _check_id(release_id)
     return [i for i in history if i != release_id] + [release_id]
+
+
+def release_known(history, current) -> list[str]:
+    """The history, plus `current` at its end if it is live but missing (deployed before there
+    was a history, or switched by hand): what a rollback returns to. Order is kept."""
+    history = list(history)
+    current = str(current or "")
+    if not current or current in history:
+        return history
+    return history + [_check_id(current)]
 
 
 def release_previous(history, current) -> str:
@@ -98,6 +109,7 @@ class FilterModule:
         return {
             "release_history": release_history,
             "release_activate": release_activate,
+            "release_known": release_known,
             "release_previous": release_previous,
             "release_rollback": release_rollback,
             "release_prune": release_prune,

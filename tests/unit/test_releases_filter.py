@@ -27,6 +27,13 @@ def test_activate_moves_the_release_to_the_end():
         f.release_activate([], "x/y")
 
 
+def test_known_appends_a_live_release_the_history_lacks_and_keeps_the_order():
+    assert f.release_known(["c8", "e0"], "c9") == ["c8", "e0", "c9"]
+    assert f.release_known(["e0", "c8", "a1"], "c8") == ["e0", "c8", "a1"], "order kept, nothing moved"
+    assert f.release_known(["a1"], "") == ["a1"]
+    assert f.release_known([], "a1") == ["a1"]
+
+
 def test_previous_is_the_entry_before_current():
     assert f.release_previous(["a1", "b2", "c3"], "c3") == "b2"
     assert f.release_previous(["a1", "b2", "c3"], "b2") == "a1"
