@@ -187,8 +187,12 @@ def test_d_a_release_whose_wsgi_app_cannot_import_is_rolled_back(hosts, tmp_path
     output = result.stdout + result.stderr
     for h in hosts:
         name = h.backend.get_hostname()
-        # Seen by the wait for the new workers, or, if they crashed later, by the health check.
-        assert re.search(rf"{name}: release \S+ failed at '(Wait until every worker runs the code|Check the app over HTTP)", output), output[-3000:]
+        # Seen when serving it: by the reload itself (the master already gone), the wait for the
+        # new workers, or, if they crashed later, the health check; never before the switch.
+        match = re.search(rf"{name}: release \S+ failed at '([^']*)'", output)
+        assert match, output[-3000:]
+        assert re.match(r"(Reload|Restart) the service|Enable and start|Wait until every worker|Check the app over HTTP",
+                        match.group(1)), match.group(1)
         assert f"{name} is back on release {state['v2'][name]}" in result.stdout + result.stderr
         log = h.run(f"journalctl -u {APP}.service --no-pager -o cat | grep -c \"No module named 'module_that_does_not_exist'\"")
         assert int(log.stdout.strip() or 0) > 0, "gunicorn's log says why the workers did not boot"
