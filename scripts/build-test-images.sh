@@ -21,8 +21,9 @@ RELEASES=("$@")
 [ ${#RELEASES[@]} -gt 0 ] || RELEASES=(bookworm trixie)
 
 # What a bare Debian server has that Ansible and our tests rely on. python3-apt saves every
-# converge the round trip of installing it; procps/iproute2 are what an admin checks with.
-PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,sudo,procps,iproute2,less
+# converge the round trip of installing it; procps/iproute2 are what an admin checks with;
+# openssh-server for the scenarios whose hosts are reached over SSH (`ssh: true`).
+PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,sudo,procps,iproute2,less,openssh-server
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -77,6 +78,12 @@ done
 # Each container gets its own machine id at first boot.
 : > /etc/machine-id
 rm -f /var/lib/dbus/machine-id
+# sshd is installed but off, and without host keys (the package made some in this chroot, which
+# every container would share): molecule's create playbook generates a container's own keys and
+# starts sshd only on `ssh: true` hosts, so the others run exactly what they ran before.
+systemctl disable --quiet ssh.service 2>/dev/null  # (trixie's warns that /proc is not mounted)
+test ! -e /etc/systemd/system/multi-user.target.wants/ssh.service
+rm -f /etc/ssh/ssh_host_*
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log
 # No package lists, and a lists directory old enough that apt's cache_valid_time (Ansible)
