@@ -15,16 +15,41 @@ def test_there_are_roles():
     assert {"virtualenv", "dotenv", "gunicorn", "django_app"} <= set(ROLES)
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """Reads the specs' !unsafe defaults (templates Ansible shows instead of rendering) as text."""
+
+
+_SpecLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_argument_specs_match_defaults(role):
+    """The spec has the defaults' variables in order, with the same defaults, except required
+    options, which show none (their empty default lets preflight say what to set); each entry point
+    takes them all; each option has a description of its own; a template default is never rendered
+    by the argument validation."""
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
-    options = spec["argument_specs"]["main"]["options"]
+    text = (ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text()
+    spec = yaml.load(text, Loader=_SpecLoader)["argument_specs"]
+    options = spec["main"]["options"]
     assert list(options) == list(defaults), "same variables, same order"
     for name, value in defaults.items():
-        assert options[name].get("default") == value, name
-        assert options[name].get("description"), name
+        if options[name].get("required"):
+            assert "default" not in options[name], name
+            assert value in ("", [], {}), f"{name}: a required option's default is empty"
+        else:
+            assert options[name].get("default") == value, name
+    for name, option in options.items():
+        assert option.get("description"), name
         assert name.startswith(role + "_"), "public variables carry the role's prefix"
+    descriptions = [" ".join(str(o["description"]).split()) for o in options.values()]
+    assert len(set(descriptions)) == len(descriptions), "each option has its own description"
+    for entry, body in spec.items():
+        assert body.get("short_description"), entry
+        assert body["options"] == options, f"entry point {entry} takes the role's options"
+    for line in text.splitlines():
+        if "{{" in line and line.strip().startswith("default:"):
+            assert "default: !unsafe" in line, line
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -35,7 +60,7 @@ def test_internal_variables_are_prefixed(role):
             assert name.startswith(f"__{role}_"), name
 
 
-def test_readme_tables_are_generated_from_the_specs():
+def test_specs_and_readme_tables_are_generated_from_the_defaults():
     text = (ROOT / "README.md").read_text()
     for role in ROLES:
         assert f"<!-- role-vars:{role} -->" in text, role

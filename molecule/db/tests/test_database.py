@@ -45,6 +45,8 @@ def test_the_app_connects_through_its_own_pgbouncer(web):
         script = "import environ, json; e = environ.Env(); e.read_env('/srv/initech-demo/shared/.env'); print(json.dumps(e.db()))"
         config = json.loads(host.check_output(f"{VENV}/bin/python -c %s", script))
         assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
+        # Transaction pooling: the option travels in DATABASE_URL, so env.db() alone is right.
+        assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
         assert (config["NAME"], config["USER"], config["PORT"], config["PASSWORD"]) == (f"initech_demo_{env}", f"initech_demo_{env}", 6432, "")
         ini = host.file("/etc/pgbouncer/pgbouncer.ini").content_string
         assert f"initech_demo_{env} = host=db-trixie port=5432 dbname=initech_demo_{env}" in ini
@@ -94,8 +96,8 @@ def test_only_the_web_hosts_may_connect(db, web):
 
 
 def test_max_connections_is_sized_from_the_web_tiers_pools(db):
-    # each web host's pgbouncer may open 200 server connections; 10 in reserve
-    assert int(psql(db, "SHOW max_connections")) == 2 * 200 + 10
+    # each web host's pgbouncer may open pgbouncer_pool_size (100) server connections; 10 in reserve
+    assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
 
 
 def test_ten_slow_requests_finish_together_on_one_gevent_worker(web):

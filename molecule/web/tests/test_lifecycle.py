@@ -50,7 +50,7 @@ def test_a_dotenv_change_reloads_gracefully(hosts):
     for h in hosts:
         assert http(h, "/healthz", host_header=NEW_HOST)[0] == 400
     # --diff and -v are where other tools leak secrets: .env must not show up in either.
-    result = run_site("--diff", "-v", *extra_vars(site_allowed_hosts=["localhost", "127.0.0.1", NEW_HOST]))
+    result = run_site("--diff", "-v", *extra_vars(django_app_allowed_hosts=["localhost", "127.0.0.1", NEW_HOST]))
     assert result.returncode == 0, result.stdout[-3000:]
     for env in ("prod", "staging"):
         assert vault(env)["vault_django_secret_key"] not in result.stdout + result.stderr

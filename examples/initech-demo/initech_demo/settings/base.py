@@ -20,8 +20,6 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 # Under gevent every greenlet opens its own connection; keeping them alive (CONN_MAX_AGE > 0)
 # would hold one per greenlet that ever ran. Close them at the end of each request by default.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-# Behind a transaction-pooling pgbouncer a cursor cannot outlive its transaction.
-DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,7 +65,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "static"))
+# Where collectstatic collects (the deploy sets it to the release's staticfiles/, which nginx serves).
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
