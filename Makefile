@@ -58,8 +58,8 @@ unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
 	$(BIN)/pytest tests/unit
 	cd $(DEMO_APP) && $(CURDIR)/$(DEMO_VENV)/bin/pytest
 
-molecule: venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
-	scripts/molecule-lanes "web" "harness nginx db mariadb"
+molecule: venv demo-venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
+	scripts/molecule-lanes "web" "harness nginx db mariadb consumer"
 
 test: lint unit molecule  ## Everything CI runs
 
@@ -73,8 +73,8 @@ demo: venv images  ## Deploy the demo onto a local systemd container (inventorie
 	@docker exec initech-demo python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1/healthz').read().decode())"
 	@echo "  Shell on it:   docker exec -it initech-demo bash"
 	@echo "  The service:   docker exec initech-demo systemctl status initech-demo"
-	@echo "  New release:   .venv/bin/ansible-playbook playbooks/deploy.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
-	@echo "  Roll back:     .venv/bin/ansible-playbook playbooks/rollback.yml -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  New release:   .venv/bin/ansible-playbook initech.django.deploy -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
+	@echo "  Roll back:     .venv/bin/ansible-playbook initech.django.rollback -i inventories/local --vault-password-file $(TEST_VAULT_PASSWORD)"
 	@echo "  Remove it:     make demo-destroy"
 
 demo-destroy: venv  ## Remove the demo container

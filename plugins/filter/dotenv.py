@@ -14,6 +14,7 @@ with '"' loses those quotes. So values are single-quoted, and what cannot surviv
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError
 
@@ -33,12 +34,24 @@ def _as_text(value):
     return None
 
 
+def _kind(value) -> str:
+    """What a value is, in the user's words (Ansible 2.19 hands templated lists and mappings over
+    as its own lazy types, whose class names mean nothing to a user)."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, (list, tuple, set)) or isinstance(value, Sequence):
+        return "list"
+    return type(value).__name__
+
+
 def _problem(key, value) -> str | None:
     if not isinstance(key, str) or not _KEY.match(key):
         return f"{key!s}: not a valid variable name (letters, digits and _, not starting with a digit)"
     text = _as_text(value)
     if text is None:
-        kind = "null" if value is None else type(value).__name__
+        kind = _kind(value)
         return f"{key}: the value is a {kind}, not a string or number (join lists yourself)"
     if any(char in _LINE_BREAKS for char in text):
         return f"{key}: the value contains a line break, which .env cannot hold (store it base64-encoded or in a file)"
@@ -51,8 +64,8 @@ def _problem(key, value) -> str | None:
 
 def dotenv_problems(mapping) -> list[str]:
     """Why each key of the mapping cannot be written faithfully; empty when all can."""
-    if not isinstance(mapping, dict):
-        return [f"the .env variables must be a mapping of names to values, not a {type(mapping).__name__}"]
+    if not isinstance(mapping, Mapping):
+        return [f"the .env variables must be a mapping of names to values, not a {_kind(mapping)}"]
     return [problem for key, value in mapping.items() if (problem := _problem(key, value))]
 
 

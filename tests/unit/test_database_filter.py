@@ -37,6 +37,19 @@ def test_a_unix_socket_host_needs_no_password():
     assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
 
 
+def test_connection_options_in_the_url_reach_django_as_settings():
+    """Behind transaction pooling the app needs DISABLE_SERVER_SIDE_CURSORS: the deploy puts it in
+    the URL (django_app's vars), so an app that reads only env.db() gets it, as a bool: `True`
+    (django-environ evaluates Python literals), where `true` would stay a truthy string."""
+    url = f.database_url({"host": "/run/pgbouncer", "port": 6432, "name": "app", "user": "app", "password": "",
+                          "options": {"disable_server_side_cursors": "True", "conn_max_age": 0}})
+    config = environ.Env.db_url_config(url)
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert config["CONN_MAX_AGE"] == 0
+    assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
+    assert environ.Env.db_url_config(url.replace("=True", "=true"))["DISABLE_SERVER_SIDE_CURSORS"] == "true"
+
+
 def test_sqlite():
     url = f.database_url({"engine": "sqlite", "name": "/srv/app/shared/db.sqlite3"})
     assert environ.Env.db_url_config(url)["NAME"] == "/srv/app/shared/db.sqlite3"

@@ -70,7 +70,7 @@ def test_line_breaks_are_refused_by_key_not_value(char):
         ('"wrapped"', "double quote"),
         (None, "null"),
         (["a", "b"], "list"),
-        ({"a": 1}, "dict"),
+        ({"a": 1}, "mapping"),
     ],
 )
 def test_values_django_environ_would_change_are_refused(value, why):
