@@ -3,6 +3,8 @@
     requirements_lock_problems(lock_text)   -> the lines of a lock that are not exact pins
     requirements_missing_direct(lock_text, direct_text) -> direct deps absent from the lock
     requirements_parse(text)                -> every requirement line, parsed
+    requirements_source_problems(text)      -> the lines that change where packages come from
+    requirements_hashed(text)               -> whether every requirement carries --hash
 
 Pure Python, no pip import: the controller's pip may differ from the host's, and roles call
 these before touching the host.
@@ -11,6 +13,11 @@ these before touching the host.
 from __future__ import annotations
 
 import re
+
+try:  # the sibling filter file, whether loaded by Ansible or imported by the unit tests
+    from ansible_collections.initech.django.plugins.filter.redact import redact_url
+except ImportError:  # pragma: no cover - unit tests put plugins/filter on sys.path
+    from redact import redact_url
 
 # A requirement's name, optional extras, then the rest (specifiers, URL, markers).
 _NAME = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[(?P<extras>[^\]]*)\])?\s*(?P<rest>.*)$")
@@ -98,13 +105,48 @@ def requirements_lock_problems(lock_text: str) -> list[str]:
     problems = []
     for entry in requirements_parse(lock_text):
         kind = entry["kind"]
+        line = redact_url(entry["text"])
         if kind == "requirement" and not entry["pinned"]:
-            problems.append(f"line {entry['line']}: {entry['text']} (not pinned with ==)")
+            problems.append(f"line {entry['line']}: {line} (not pinned with ==)")
         elif kind in ("editable", "url"):
-            problems.append(f"line {entry['line']}: {entry['text']} ({kind}, not a pinned release)")
+            problems.append(f"line {entry['line']}: {line} ({kind}, not a pinned release)")
         elif kind == "include" and not entry["constraint"]:
-            problems.append(f"line {entry['line']}: {entry['text']} (a lock does not include other files)")
+            problems.append(f"line {entry['line']}: {line} (a lock does not include other files)")
     return problems
+
+
+# Options that add or replace where pip looks for packages, or let it take other releases.
+_SOURCE_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host", "-f", "--find-links", "--pre",
+                   "-c", "--constraint", "--use-feature", "--no-index")
+
+
+def requirements_source_problems(text: str) -> list[str]:
+    """Lines that change where packages come from, each as 'line N: text (why)'.
+
+    The indexes, trusted hosts and CA belong to the deploy (the virtualenv role's inputs), never to
+    a file in the app's repository: a line that adds an index, trusts a host, points at a local
+    directory or a URL, or installs from a VCS would let whoever edits the lock choose what code the
+    hosts run. Includes (-r) are allowed (and read themselves); per-requirement --hash is allowed.
+    """
+    problems = []
+    for entry in requirements_parse(text):
+        kind, line = entry["kind"], redact_url(entry["text"])
+        head = line.split(None, 1)[0].split("=", 1)[0]
+        if kind == "option" and head in _SOURCE_OPTIONS:
+            problems.append(f"line {entry['line']}: {line} (changes where packages come from)")
+        elif kind == "include" and entry["constraint"]:
+            problems.append(f"line {entry['line']}: {line} (a constraints file changes what is installed)")
+        elif kind in ("editable", "url"):
+            problems.append(f"line {entry['line']}: {line} (installs from a path, URL or VCS, not the index)")
+        elif kind == "requirement" and "@" in entry["specifier"].split(";", 1)[0]:
+            problems.append(f"line {entry['line']}: {line} (a direct reference: installs from a URL, not the index)")
+    return problems
+
+
+def requirements_hashed(text: str) -> bool:
+    """True when every requirement of the file pins a --hash (pip can then --require-hashes)."""
+    requirements = [e for e in requirements_parse(text) if e["kind"] == "requirement"]
+    return bool(requirements) and all(re.search(r"\s--hash[= ]", e["text"]) for e in requirements)
 
 
 def requirements_missing_direct(lock_text: str, direct_text: str) -> list[str]:
@@ -135,5 +177,7 @@ class FilterModule:
             "requirements_lock_problems": requirements_lock_problems,
             "requirements_missing_direct": requirements_missing_direct,
             "requirements_pinned": requirements_pinned,
+            "requirements_source_problems": requirements_source_problems,
+            "requirements_hashed": requirements_hashed,
             "canonical_name": canonical_name,
         }

@@ -113,3 +113,30 @@ def test_our_own_locks_are_locks_of_their_direct_dependencies(project):
     assert lock.startswith("# LOCK FILE: do not edit by hand.")
     assert f.requirements_lock_problems(lock) == []
     assert f.requirements_missing_direct(lock, direct) == []
+
+
+def test_lines_that_change_where_packages_come_from_are_named_without_credentials():
+    text = "\n".join([
+        "Django==5.2.19 --hash=sha256:" + "a" * 64,
+        "-i https://user:s3cret@evil.example/simple",
+        "--extra-index-url=https://mirror.example/simple",
+        "--trusted-host mirror.example",
+        "-f ./wheels",
+        "--pre",
+        "-c constraints.txt",
+        "-e git+https://example.test/x.git#egg=x",
+        "x @ https://example.test/x-1.0.whl",
+        "./local-1.0.whl",
+        "-r base.txt",
+        "requests==2.34.2",
+    ])
+    problems = f.requirements_source_problems(text)
+    assert [p.split(":")[0] for p in problems] == [f"line {n}" for n in range(2, 11)]
+    assert "s3cret" not in " ".join(problems) and "https://***@evil.example/simple" in problems[0]
+    assert f.requirements_source_problems("Django==5.2.19\n-r requirements.txt\n") == []
+
+
+def test_hashed_locks_are_recognised():
+    assert f.requirements_hashed("a==1 --hash=sha256:x\nb==2 \\\n    --hash=sha256:y\n")
+    assert not f.requirements_hashed("a==1 --hash=sha256:x\nb==2\n")
+    assert not f.requirements_hashed("# nothing\n")
