@@ -271,3 +271,12 @@ def test_a_second_tls_site_on_nginx_1_22_goes_live_with_a_reload(plain, runs):
     assert json.loads(body)["forwarded_proto"] == "https"
     # The first site still serves, as the default server of port 80.
     assert echo(plain, "/first")["path"] == "/first"
+
+
+def test_a_host_name_no_site_claims_gets_no_answer(host):
+    if not is_tls(host):
+        pytest.skip("the plain host's site has no names: it is the default server itself")
+    result = host.run("curl -sS -o /dev/null -H 'Host: evil.example.test' http://127.0.0.1/")
+    assert result.rc == 52, (result.rc, result.stderr)  # "Empty reply from server": nginx's 444
+    tls = host.run("curl -sS -o /dev/null -k --resolve evil.example.test:443:127.0.0.1 https://evil.example.test/")
+    assert tls.rc == 35, (tls.rc, tls.stderr)  # the handshake is refused for a name no site has
