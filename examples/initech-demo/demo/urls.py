@@ -8,4 +8,5 @@ urlpatterns = [
     path("ten-slow-requests/", views.ten_slow_requests, name="ten_slow_requests"),
     path("wait/", views.wait, name="wait"),
     path("hits/", views.hits, name="hits"),
+    path("upload/", views.upload, name="upload"),
 ]

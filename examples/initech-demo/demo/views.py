@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -68,6 +71,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": database,
         "pid": os.getpid(),
         "ppid": os.getppid(),
+        # Whether the request counts as HTTPS: behind nginx, from X-Forwarded-Proto.
+        "secure": request.is_secure(),
     }
     return JsonResponse(body, status=200 if database["reachable"] else 503)
 
@@ -165,3 +170,19 @@ def hits(request: HttpRequest) -> JsonResponse:
     else:
         status = 200
     return JsonResponse({"hits": Hit.objects.count(), "environment": settings.ENVIRONMENT}, status=status)
+
+
+# What an upload may be named: letters, digits, dots, dashes (the storage picks a free name).
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$")
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def upload(request: HttpRequest) -> JsonResponse:
+    """Save the request body as an upload under media/x/y/ (as a FileField with upload_to='x/y/'
+    would), and say where it is served."""
+    name = request.GET.get("name", "upload.txt")
+    if not UPLOAD_NAME.match(name):
+        return _bad(BadParameter("name: letters, digits, dots and dashes"))
+    saved = default_storage.save(f"x/y/{name}", ContentFile(request.body))
+    return JsonResponse({"name": saved, "url": default_storage.url(saved)}, status=201)

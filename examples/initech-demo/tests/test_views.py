@@ -105,3 +105,24 @@ def test_ten_slow_requests_asks_slow_sql_for_each_x(client, monkeypatch, setting
 
 def test_ten_slow_requests_bounds_its_fan_out(client):
     assert client.get("/ten-slow-requests/", {"n": 500}).status_code == 400
+
+
+def test_upload_saves_under_x_y_and_says_where_it_is_served(client, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    response = client.post("/upload/?name=probe.txt", data=b"uploaded", content_type="application/octet-stream")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "x/y/probe.txt" and body["url"] == "/media/x/y/probe.txt"
+    assert (tmp_path / "x" / "y" / "probe.txt").read_bytes() == b"uploaded"
+    again = client.post("/upload/?name=probe.txt", data=b"2", content_type="application/octet-stream").json()
+    assert again["name"] != "x/y/probe.txt"  # never overwrites
+
+
+def test_upload_refuses_odd_names(client):
+    assert client.post("/upload/?name=../../etc/passwd", data=b"", content_type="text/plain").status_code == 400
+    assert client.get("/upload/").status_code == 405
+
+
+def test_healthz_says_whether_the_request_is_secure(client):
+    assert client.get("/healthz").json()["secure"] is False
+    assert client.get("/healthz", secure=True).json()["secure"] is True

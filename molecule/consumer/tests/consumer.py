@@ -16,6 +16,7 @@ The hosts are the scenario's containers, reached over SSH as `deploy` with sudo.
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -69,10 +70,21 @@ GROUP_VARS = {
     "django_app_allowed_hosts": [HOST_NAME],
     "django_app_database": {"host": DB},
 }
-SECRETS = {
-    "django_app_secret_key": "consumer-TEST-ONLY-Vq8#pZ2$mL5@wN7&kR4!tY6^bX9*cJ3%hF1-dG0",
-    "django_app_database_password": "consumer TEST-ONLY p@ss:w/rd#%?&",
-}
+def _secrets() -> dict:
+    """The team's secrets: made at random on the first use of a scenario run (as a team makes its
+    own), kept beside the site for the tests; the password has the characters URLs must encode."""
+    path = EPHEMERAL / "secrets.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "django_app_secret_key": secrets.token_urlsafe(48) + "#$x",
+            "django_app_database_password": "p@ss:w/rd#%?& " + secrets.token_urlsafe(12),
+        }))
+        path.chmod(0o600)
+    return json.loads(path.read_text())
+
+
+SECRETS = _secrets()
 TLS_VARS = {
     "nginx_tls_certificate_src": "{{ inventory_dir }}/../../tls/mysite.crt",
     "nginx_tls_key_src": "{{ inventory_dir }}/../../tls/mysite.key",
@@ -282,6 +294,8 @@ def recap(result) -> dict:
 
 def converge() -> int:
     shutil.rmtree(SITE, ignore_errors=True)
+    (EPHEMERAL / "secrets.json").unlink(missing_ok=True)
+    SECRETS.update(_secrets())
     SITE.mkdir(parents=True)
     install_collection()
     make_app()

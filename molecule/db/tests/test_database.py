@@ -7,7 +7,7 @@ import time
 import environ
 import pytest
 
-from conftest import ROOT, VENV, healthz, http, run_site, vault
+from conftest import ROOT, VENV, healthz, http, measure, run_site, secrets_in, secrets_in_readable_files, vault
 
 WEB_HOSTS = ["pgweb-prod-bookworm", "pgweb-staging-trixie"]
 ENVIRONMENTS = {"pgweb-prod-bookworm": "prod", "pgweb-staging-trixie": "staging"}
@@ -130,3 +130,33 @@ def test_a_blocking_database_driver_is_refused_before_deploying(hosts, tmp_path)
     for h in hosts:
         if not is_db(h):
             assert healthz(h)["ppid"] == before[h.backend.get_hostname()]
+
+
+def test_pgbouncer_is_hardened_and_the_app_starts_after_it(web):
+    for name, host in web.items():
+        out = host.check_output("systemd-analyze security pgbouncer.service 2>&1 | tail -1")
+        score = float(out.rsplit(":", 1)[1].split()[0])
+        measure("systemd-analyze security", host=name, unit="pgbouncer.service", exposure=score)
+        assert score <= 4.0, out
+        assert host.service("pgbouncer").is_running
+        after = host.check_output("systemctl show -p After --value initech-demo.service").split()
+        assert "pgbouncer.service" in after
+        assert "pgbouncer.service" in host.check_output("systemctl show -p Wants --value initech-demo.service").split()
+
+
+def test_no_secret_in_verbose_output_or_readable_files(hosts, web):
+    values = {f"{env}/{key}": value for env in ("prod", "staging") for key, value in vault(env).items()}
+    converge = run_site("-vvv", "--diff")
+    assert converge.returncode == 0, converge.stdout[-3000:]
+    failing = run_site("-vvv", "--diff", "-e", json.dumps({"django_app_healthcheck_path": "/no-such-page/",
+                                                           "django_app_healthcheck_status": [200],
+                                                           "django_app_healthcheck_retries": 2}),
+                       playbook="playbooks/deploy.yml")
+    assert failing.returncode != 0 and "is back on release" in failing.stdout, failing.stdout[-3000:]
+    output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
+    assert secrets_in(output, values) == []
+    found = {h.backend.get_hostname(): secrets_in_readable_files(h, values, "initech-demo",
+                                                                allowed=[f"{ROOT}/shared/.env"]) for h in hosts}
+    assert all(f["hits"] == [] for f in found.values()), found
+    measure("secrets scan (db)", secret_values=len(values), output_lines=output.count("\n"),
+            files_scanned=sum(f["scanned"] for f in found.values()), hits=0)

@@ -27,11 +27,9 @@ def test_pip_in_the_venv_trusts_the_given_ca_bundle(host):
     assert host.file(f"{venv}/pip-ca-bundle.pem").is_file
 
 
-def test_dotenv_is_private_to_the_app_user(host):
+def test_dotenv_is_readable_by_the_app_only_and_not_writable_by_it(host):
     dotenv = host.file(f"{ROOT}/shared/.env")
-    assert dotenv.mode == 0o600
-    assert dotenv.user == APP
-    assert dotenv.group == APP
+    assert (dotenv.user, dotenv.group, dotenv.mode) == ("root", APP, 0o640)
     assert host.file(f"{ROOT}/current/.env").linked_to == f"{ROOT}/shared/.env"
 
 
@@ -42,7 +40,7 @@ def test_dotenv_reads_back_the_vault_values_through_django_environ(host):
         "ENVIRONMENT": SETTINGS[env],
         "SECRET_KEY": vault(env)["vault_django_secret_key"],
         "DEBUG": "false",
-        "DATABASE_URL": f"sqlite:///{ROOT}/shared/db.sqlite3",
+        "DATABASE_URL": f"sqlite:///{ROOT}/shared/sqlite/db.sqlite3",
         "ALLOWED_HOSTS": f"localhost,127.0.0.1,{hostname}",
     }
     script = (

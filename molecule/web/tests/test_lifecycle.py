@@ -136,7 +136,8 @@ def test_a_key_missing_from_the_vars_is_refused(hosts, app_copy):
 
 def test_a_value_with_a_newline_is_refused_without_showing_it(hosts):
     before = {h: snapshot(h) for h in hosts}
-    result = run_site(*extra_vars(vault_django_secret_key="sneaky\nSECRET-VALUE-1234"))
+    # Long and varied enough for production: only the line break is wrong with it.
+    result = run_site(*extra_vars(vault_django_secret_key="sneaky-Zq8vR2mK9pL4wX7tB3nC6hJ1" + "\nSECRET-VALUE-1234-abcdefghijklmnop"))
     assert_refused(hosts, result, "SECRET_KEY: the value contains a line break")
     assert "SECRET-VALUE-1234" not in result.stdout + result.stderr
     for h in hosts:
@@ -151,8 +152,17 @@ def test_code_from_a_git_repository(hosts, tmp_path):
     subprocess.run([*git, "init", "-q", "-b", "main", str(work)], check=True)
     subprocess.run([*git, "-C", str(work), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(work), "commit", "-q", "-m", "demo"], check=True)
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(repo)], check=True)
     commit = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    # Refs that a loose match would take: a branch whose name ends in /main and sorts first, and a
+    # name that is both a branch and a tag.
+    subprocess.run([*git, "-C", str(work), "checkout", "-q", "-b", "attacker/main"], check=True)
+    (work / "EVIL").write_text("evil\n")
+    subprocess.run([*git, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-q", "-m", "evil"], check=True)
+    subprocess.run([*git, "-C", str(work), "branch", "v2"], check=True)
+    subprocess.run([*git, "-C", str(work), "tag", "-a", "v2", "-m", "v2", commit], check=True)
+    subprocess.run([*git, "-C", str(work), "checkout", "-q", "main"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", "--mirror", str(work), str(repo)], check=True)
     for h in hosts:
         name = h.backend.get_hostname()
         h.run_expect([0], "mkdir -p /srv/git && rm -rf /srv/git/demo.git")
@@ -170,5 +180,16 @@ def test_code_from_a_git_repository(hosts, tmp_path):
         assert current_release(h) == f"{ROOT}/releases/{commit[:12]}"
         assert f"@{commit}" in h.file(f"{ROOT}/current/.release").content_string
         assert healthz(h)["status"] == "ok"
+    for h in hosts:
+        assert not h.file(f"{ROOT}/current/EVIL").exists, "main is refs/heads/main, not refs/heads/attacker/main"
     missing = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="no-such-branch"))
-    assert_refused(hosts, missing, "has no branch or tag 'no-such-branch'")
+    assert_refused(hosts, missing, "no branch or tag named exactly 'no-such-branch'")
+    both = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="v2"))
+    assert_refused(hosts, both, "'v2' is both refs/heads/v2 and refs/tags/v2")
+    option = run_site(*extra_vars(django_app_src="", django_app_git_repo="--upload-pack=touch /tmp/pwned", django_app_git_version="main"))
+    assert_refused(hosts, option, "django_app_git_repo must be a repository URL or path, not an option")
+    pinned = run_site(*extra_vars(django_app_src="", django_app_git_repo="file:///srv/git/demo.git", django_app_git_version="main",
+                                  django_app_git_require_commit=True))
+    assert_refused(hosts, pinned, "django_app_git_version must be a full commit id")
+    for h in hosts:
+        assert not h.file("/tmp/pwned").exists
