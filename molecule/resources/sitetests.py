@@ -3,6 +3,10 @@ nginx, the vault's values, ansible-playbook runs, measurements, the secrets scan
 
 import base64
 import json
+import re
+import shutil
+import time
+from contextlib import contextmanager
 import os
 import shlex
 import subprocess
@@ -204,3 +208,76 @@ def secrets_in_readable_files(host, values: dict, group: str, allowed=()) -> dic
     with host.sudo():
         out = host.check_output("python3 -c %s %s %s %s", _SCAN, needles, gid, json.dumps(list(allowed)))
     return json.loads(out)
+
+
+# --- Load through nginx while a deploy runs -------------------------------------------------------
+
+LOADGEN = Path(__file__).with_name("loadgen.py")
+
+
+@contextmanager
+def load(hosts, host_header="localhost"):
+    """Requests through nginx on every host, from inside it (a docker container), while the block
+    runs; {host: totals} once it ended (loadgen.py)."""
+    results = {}
+    for h in hosts:
+        name = h.backend.get_hostname()
+        container = h.ansible.get_variables().get("ansible_host", name)
+        subprocess.run(["docker", "cp", str(LOADGEN), f"{container}:/root/loadgen.py"], check=True)
+        h.run_expect([0], "rm -f /root/load.json /root/load.stop")
+        subprocess.run(["docker", "exec", "-d", container, "python3", "/root/loadgen.py", "/root/load.json",
+                        "/root/load.stop", "8", host_header], check=True)
+    time.sleep(2)  # the generators are running before the deploy starts
+    try:
+        yield results
+    finally:
+        time.sleep(2)  # and still run after it ended
+        for h in hosts:
+            h.run_expect([0], "touch /root/load.stop")
+        for h in hosts:
+            for _ in range(120):
+                if h.file("/root/load.json").exists:
+                    break
+                time.sleep(0.5)
+            results[h.backend.get_hostname()] = json.loads(h.file("/root/load.json").content_string)
+
+
+
+
+# --- The demo app at another version --------------------------------------------------------------
+
+def app_copy(tmp_path, version=None, edit=None):
+    """A copy of the demo app, saying it is `version` if given, optionally changed by edit(copy)."""
+    copy = tmp_path / f"initech-demo-{version or 'copy'}"
+    shutil.copytree(PROJECT / "examples" / "initech-demo", copy,
+                    ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3", ".pytest_cache"))
+    if version:
+        init = copy / "initech_demo" / "__init__.py"
+        init.write_text(re.sub(r'__version__ = ".*"', f'__version__ = "{version}"', init.read_text()))
+    if edit:
+        edit(copy)
+    return copy
+
+
+
+
+def failing_release(tmp_path):
+    """The demo, changed so that it answers no host name: a release that fails its health check
+    (and only it: the release it returns to still passes)."""
+
+    def nowhere(copy):
+        base = copy / "initech_demo" / "settings" / "base.py"
+        base.write_text(base.read_text() + '\nALLOWED_HOSTS = ["nowhere.invalid"]\n')
+
+    return app_copy(tmp_path, "0.0.1-fails", nowhere)
+
+
+def verbose_failing_deploy(tmp_path):
+    """A deploy with -vvv --diff that changes .env (so a diff would show it) and then fails its
+    health check and goes back: the run that would print secrets if anything does."""
+    values = {"django_app_src": str(failing_release(tmp_path)),
+              "django_app_dotenv": {"SELF_URL": "http://127.0.0.1:8000", "EXTRA": "x"},
+              "django_app_healthcheck_retries": 2, "django_app_healthcheck_delay": 1}
+    result = run_site("-vvv", "--diff", "-e", json.dumps(values), playbook="playbooks/deploy.yml")
+    assert result.returncode != 0 and "is back on release" in result.stdout, result.stdout[-3000:]
+    return result

@@ -6,7 +6,6 @@ The steps share state and run in file order, each over both hosts at once."""
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 import requirements as reqs
 from conftest import (
     APP,
-    PROJECT,
     ROOT,
     VENV,
     current_release,
@@ -26,6 +24,7 @@ from conftest import (
     run_site,
     vault,
 )
+from conftest import app_copy as copy_of_the_app
 
 NEW_HOST = "reload.example.test"
 
@@ -101,9 +100,7 @@ def test_back_to_defaults_syncs_the_venv_to_the_lock_and_rebuilds_it_for_a_new_i
 @pytest.fixture
 def app_copy(tmp_path):
     """A copy of the demo app the test may break."""
-    copy = tmp_path / "initech-demo"
-    shutil.copytree(PROJECT / "examples" / "initech-demo", copy, ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3"))
-    return copy
+    return copy_of_the_app(tmp_path)
 
 
 def assert_refused(hosts, result, *messages):
@@ -146,8 +143,7 @@ def test_a_value_with_a_newline_is_refused_without_showing_it(hosts):
 
 def test_code_from_a_git_repository(hosts, tmp_path):
     repo = tmp_path / "demo.git"
-    work = tmp_path / "work"
-    shutil.copytree(PROJECT / "examples" / "initech-demo", work, ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3", ".pytest_cache"))
+    work = copy_of_the_app(tmp_path / "work")
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.test"]
     subprocess.run([*git, "init", "-q", "-b", "main", str(work)], check=True)
     subprocess.run([*git, "-C", str(work), "add", "-A"], check=True)

