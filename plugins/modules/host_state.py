@@ -13,6 +13,13 @@ description:
     that a role reads the host once and then skips every task that would change nothing, instead of
     running each idempotent module just to learn that it has nothing to do.
   - Read-only; behaves the same in check mode.
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so a check run returns what a real run would.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
 options:
   files:
     description: Paths of files whose SHA-1 (the checksum Ansible's copy and template modules use),

@@ -1,4 +1,4 @@
-"""ansible-doc documents every filter, lookup and role the collection ships.
+"""ansible-doc documents every filter, lookup, module and role the collection ships.
 
 Filters are registered several per file (each plugins/filter/*.py FilterModule), so each one is
 documented by its own plugins/filter/<name>.yml. The pages are read through ansible-doc itself,
@@ -43,6 +43,7 @@ def _registered_filters() -> dict:
 
 FILTERS = _registered_filters()
 LOOKUPS = sorted(p.stem for p in LOOKUP_DIR.glob("*.py") if not p.name.startswith("_"))
+MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if not p.name.startswith("_"))
 ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/meta/argument_specs.yml"))
 
 
@@ -102,6 +103,17 @@ def test_lookup_doc_renders(name):
     assert entry["doc"].get("short_description")
     assert (entry.get("examples") or "").strip(), f"plugins/lookup/{name}.py has no EXAMPLES"
     assert entry.get("return"), f"plugins/lookup/{name}.py has no RETURN"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_doc_renders(name):
+    entry = ansible_doc("module", name)
+    doc = entry["doc"]
+    assert doc.get("short_description")
+    assert not _options_without_description(doc.get("options")), f"plugins/modules/{name}.py"
+    assert doc.get("attributes", {}).get("check_mode"), f"plugins/modules/{name}.py says nothing of check mode"
+    assert (entry.get("examples") or "").strip(), f"plugins/modules/{name}.py has no EXAMPLES"
+    assert entry.get("return"), f"plugins/modules/{name}.py has no RETURN"
 
 
 def _options_without_description(options: dict, prefix: str = "") -> list[str]:
