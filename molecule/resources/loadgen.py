@@ -1,10 +1,13 @@
-"""Load generator run inside a test host: requests through nginx, without pause, until told to stop.
+"""Load generator run inside a test host: requests through nginx until told to stop.
 
-    python3 loadgen.py OUT STOPFILE [THREADS [HOST]]
+    python3 loadgen.py OUT STOPFILE [THREADS [HOST [PAUSE]]]
 
 Each thread loops over GET /healthz (fast) and, one in four, GET /wait/?seconds=1 (a request
-still in flight when a reload or restart begins). Every response is recorded: HTTP status and,
-for /healthz, the version served. When STOPFILE appears, the totals go to OUT as JSON.
+still in flight when a reload or restart begins), PAUSE seconds (default 0.05) between two
+requests: with 8 threads a request starts every few milliseconds, so any moment nginx or
+gunicorn refuses one is seen, without the load taking the machine's CPUs from the deploy it
+watches. Every response is recorded: HTTP status and, for /healthz, the version served. When
+STOPFILE appears, the totals go to OUT as JSON.
 """
 
 import http.client
@@ -17,6 +20,7 @@ import time
 OUT, STOP = sys.argv[1], sys.argv[2]
 THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 HOST = sys.argv[4] if len(sys.argv) > 4 else "localhost"
+PAUSE = float(sys.argv[5]) if len(sys.argv) > 5 else 0.05
 lock = threading.Lock()
 totals = {"sent": 0, "failed": 0, "errors": [], "versions": [], "long": 0}
 
@@ -37,6 +41,7 @@ def worker(number):
     count = 0
     while not os.path.exists(STOP):
         count += 1
+        time.sleep(PAUSE)
         long_request = number % 4 == 0 and count % 2 == 0
         path = "/wait/?seconds=1" if long_request else "/healthz"
         try:

@@ -64,6 +64,23 @@ def assert_no_failed_request(results, old, new, case):
         assert set(seen) <= {old, new} and seen[-1] == new, (name, seen)
 
 
+def test_a0_a_deploy_with_nothing_new_ends_after_one_read_of_each_host(hosts):
+    first = deploy()
+    assert first.returncode == 0, first.stdout[-3000:]
+    pids = {h: main_pid(h) for h in hosts}
+    again = deploy()
+    assert again.returncode == 0, again.stdout[-3000:]
+    recap = again.stdout.split("PLAY RECAP")[-1]
+    assert recap.count("changed=0") == len(hosts), recap
+    for h in hosts:
+        name = h.backend.get_hostname()
+        assert f"{name}: release {release_id(h)} is live, with this run's venv, .env and units" in again.stdout
+        assert main_pid(h) == pids[h], "gunicorn was not restarted or reloaded"
+    # No lock, stage, migrate, collectstatic, check or reload: the play ended after the probe.
+    for task in ("Take the deploy lock", "migrate", "collectstatic", "Check how the app answers", "Reload"):
+        assert task not in again.stdout, task
+
+
 def test_a_code_change_goes_live_under_load_without_a_failed_request(hosts, tmp_path):
     before = {h: (main_pid(h), h.check_output(f"readlink -f {ROOT}/current/.venv"), release_id(h)) for h in hosts}
     old = {version(h) for h in hosts}
