@@ -59,7 +59,7 @@ unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
 	cd $(DEMO_APP) && $(CURDIR)/$(DEMO_VENV)/bin/pytest
 
 molecule: venv demo-venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
-	scripts/molecule-lanes "web" "harness nginx db mariadb consumer apps"
+	scripts/molecule-lanes "web" "db consumer harness" "apps mariadb nginx"
 
 test: lint unit molecule  ## Everything CI runs
 
