@@ -68,3 +68,10 @@ def test_the_controller_lookup_names_the_ansible_playbook_process(tmp_path):
     who = json.loads(out.split("WHO=", 1)[1].split("\n", 1)[0].rstrip('"').replace('\\"', '"'))
     assert who["pid"] == process.pid
     assert who["host"] and who["user"]
+
+
+def test_an_app_already_removed_has_nothing_to_lock(tmp_path):
+    gone = tmp_path / "removed-app"
+    assert state("lock", gone, json.dumps({"pid": 1, "token": "t"})) == (0, {"held_by": None, "replaced": None,
+                                                                          "absent": True})
+    assert not gone.exists(), "the lock does not create the app's directory"

@@ -1,6 +1,8 @@
 """Two apps on one machine (issue 12): each its own user, directory, units, socket, port, venvs,
-.env, pgbouncer database and nginx site; deploying or rolling back one does not touch the other;
-removing one keeps the other serving. The tests run in file order and share the hosts."""
+.env, pgbouncer database and nginx site; converging and deploying one (site.yml, which rewrites the
+machine's shared pgbouncer and nginx files) and rolling it back does not touch the other; removing
+one, with or without its database, keeps the other serving. The tests run in file order and share
+the hosts."""
 
 import json
 import os
@@ -41,23 +43,36 @@ def health(machine, app):
 
 
 def state(machine, app):
-    """What another app's deploy must leave as it was."""
+    """What another app's runs must leave as it was."""
     return {
         "master": machine.check_output(f"systemctl show -p MainPID --value {app}.service"),
         "files": machine.check_output(f"sha256sum /srv/{app}/shared/.env /etc/systemd/system/{app}.service "
-                                      f"/etc/gunicorn/{app}.conf.py /etc/nginx/sites-available/{app}.conf"),
+                                      f"/etc/gunicorn/{app}.conf.py /etc/nginx/sites-available/{app}.conf "
+                                      f"/etc/pgbouncer/apps.d/{app}.*"),
         "release": machine.check_output(f"readlink /srv/{app}/current"),
     }
+
+
+def psql(db, sql, database="postgres"):
+    return db.check_output("runuser -u postgres -- psql -d %s -tAc %s", database, sql)
+
+
+def recap_all_unchanged(result):
+    """Every host's line of the PLAY RECAP says changed=0."""
+    lines = [line for line in result.stdout.split("PLAY RECAP")[-1].splitlines() if " : ok=" in line]
+    return lines and all("changed=0" in line for line in lines)
 
 
 def playbook(name, app, **values):
     return run_site("-e", json.dumps({**FAST_HEALTH, **values}), limit=APPS[app], playbook=f"playbooks/{name}.yml")
 
 
-def test_each_app_serves_its_own_names_as_its_own_user(machine):
+def test_each_app_serves_its_own_names_as_its_own_user(machine, db):
     for app in APPS:
         body = health(machine, app)
         assert body["database"] == {"vendor": "postgresql", "reachable": True}
+        # Each app migrated its own database (apps with databases of their own each migrate).
+        assert int(psql(db, "SELECT count(*) FROM django_migrations WHERE app = 'demo'", f"{app}_prod")) > 0
         assert machine.process.get(pid=body["pid"]).user == app
         assert machine.socket(f"unix:///run/gunicorn/{app}.sock").is_listening
     assert machine.socket("tcp://127.0.0.1:8000").is_listening and machine.socket("tcp://127.0.0.1:8001").is_listening
@@ -78,27 +93,36 @@ def test_one_pgbouncer_holds_both_apps_and_each_app_uses_only_its_database(machi
     databases = machine.file("/etc/pgbouncer/databases.ini").content_string
     hba = machine.file("/etc/pgbouncer/pgbouncer_hba.conf").content_string
     for app in APPS:
-        assert f"{app}_prod = host=apps-db port=5432 dbname={app}_prod user={app}_prod" in databases
-        assert f"local {app}_prod {app} peer" in hba
+        # Under a name of the app's own: two apps' databases of the same name never share an entry.
+        assert f"{app}__{app}_prod = host=apps-db port=5432 dbname={app}_prod user={app}_prod" in databases
+        assert f"local {app}__{app}_prod {app} peer" in hba
     probe = ("import psycopg2, sys; psycopg2.connect(host='/run/pgbouncer', port=6432, dbname=sys.argv[1], "
              "user=sys.argv[2]).cursor().execute('SELECT 1'); print('connected')")
     python = "/srv/shop/current/.venv/bin/python"
-    assert machine.check_output(f"runuser -u shop -- {python} -c %s shop_prod shop", probe) == "connected"
-    other = machine.run(f"runuser -u shop -- {python} -c %s blog_prod shop", probe)
-    assert other.rc != 0, "shop may not use blog's database"
-    posing = machine.run(f"runuser -u shop -- {python} -c %s blog_prod blog", probe)
-    assert posing.rc != 0, "nor pose as blog's user (pgbouncer checks the system user: peer)"
+    assert machine.check_output(f"runuser -u shop -- {python} -c %s shop__shop_prod shop", probe) == "connected"
+    other = machine.run(f"runuser -u shop -- {python} -c %s blog__blog_prod shop", probe)
+    assert other.rc != 0 and "login rejected" in other.stderr, ("shop may not use blog's database", other.stderr)
+    posing = machine.run(f"runuser -u shop -- {python} -c %s blog__blog_prod blog", probe)
+    assert posing.rc != 0 and "login rejected" in posing.stderr, (
+        "nor pose as blog's user (pgbouncer checks the system user: peer)", posing.stderr)
 
 
-def test_apps_that_would_share_a_port_are_refused(machine):
+@pytest.mark.parametrize(("values", "limit", "shared"), [
+    ({"gunicorn_bind_tcp": ["127.0.0.1:8000"]}, None, "127.0.0.1:8000 with"),
+    # The other app is outside the run (--limit): what the inventory says of it still counts.
+    ({"gunicorn_bind_tcp": ["127.0.0.1:8000"]}, APPS["blog"], "127.0.0.1:8000 with shop.apps-web"),
+    ({"django_app_user": "apps"}, APPS["blog"], "the user apps with shop.apps-web"),
+    ({"django_app_allowed_hosts": ["shop.example.test"]}, None, "the host name shop.example.test with"),
+], ids=["port", "port, other app outside the run", "user, other app outside the run", "host name"])
+def test_apps_that_would_share_something_are_refused(machine, values, limit, shared):
     before = {app: state(machine, app) for app in APPS}
-    result = run_site("-e", json.dumps({"gunicorn_bind_tcp": ["127.0.0.1:8000"]}))
+    result = run_site("-e", json.dumps(values), limit=limit)
     out = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0 and "would share 127.0.0.1:8000 with" in out, out[-3000:]
+    assert result.returncode != 0 and (f"would share {shared}" in out or f"; {shared}" in out), out[-3000:]
     assert {app: state(machine, app) for app in APPS} == before
 
 
-def test_one_app_deploys_under_load_while_the_other_deploys_and_rolls_back(machine, tmp_path):
+def test_one_app_deploys_under_load_while_the_other_converges_deploys_and_rolls_back(machine, tmp_path):
     shop_before, blog_before = state(machine, "shop"), state(machine, "blog")
     shop_new = app_copy(tmp_path / "shop", "2.0.0")
     blog_new = app_copy(tmp_path / "blog", "3.0.0")
@@ -108,7 +132,8 @@ def test_one_app_deploys_under_load_while_the_other_deploys_and_rolls_back(machi
             ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(PROJECT / "playbooks" / "deploy.yml"),
              "--limit", APPS["shop"], "-e", json.dumps({**FAST_HEALTH, "django_app_src": str(shop_new)})],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        blog_deploy = playbook("deploy", "blog", django_app_src=str(blog_new))
+        # site.yml: blog's run also rewrites the machine's shared pgbouncer and nginx files.
+        blog_deploy = run_site("-e", json.dumps({**FAST_HEALTH, "django_app_src": str(blog_new)}), limit=APPS["blog"])
         assert blog_deploy.returncode == 0, blog_deploy.stdout[-3000:]
         assert health(machine, "blog")["version"] == "3.0.0"
         blog_rollback = playbook("rollback", "blog")
@@ -124,7 +149,8 @@ def test_one_app_deploys_under_load_while_the_other_deploys_and_rolls_back(machi
     shop_after = state(machine, "shop")
     assert shop_after["master"] == shop_before["master"], "a code deploy reloads shop; blog's runs never restarted it"
     assert state(machine, "blog")["release"] == blog_before["release"]
-    # blog's deploy and rollback wrote only blog's files; shop's code-only deploy changed none of its own.
+    # blog's runs wrote only blog's files (and reloaded the shared pgbouncer and nginx, which shop's
+    # load did not notice); shop's code-only deploy changed none of its own.
     assert shop_after["files"] == shop_before["files"]
 
 
@@ -137,21 +163,41 @@ def test_status_shows_every_app(machine):
         release = state(machine, app)["release"].rsplit("/", 1)[1]
         assert release in row and "active/running" in row and " ok " in row, row
     check = run_site("--check", playbook="playbooks/status.yml")
-    assert check.returncode == 0 and "changed=0" in check.stdout.split("PLAY RECAP")[-1]
+    assert check.returncode == 0 and recap_all_unchanged(check), check.stdout[-3000:]
 
 
-def test_removing_an_app_with_its_database_keeps_the_other_serving(machine, db):
-    shop_before = state(machine, "shop")
+def test_removing_an_app_keeps_its_database_unless_asked_and_the_other_app_serving(machine, db):
+    before = {app: state(machine, app) for app in APPS}
     refused = playbook("remove", "blog")
     assert refused.returncode != 0 and "-e django_app_remove=blog" in " ".join(refused.stdout.split())
+    assert {app: state(machine, app) for app in APPS} == before, "a refused removal changes nothing"
+    # Dropping the database needs its server in the run.
+    no_db = playbook("remove", "blog", django_app_remove="blog", django_app_remove_database=True)
+    assert no_db.returncode != 0 and "apps-db is not in this run" in " ".join(no_db.stdout.split()), no_db.stdout[-3000:]
+    assert {app: state(machine, app) for app in APPS} == before
+
+    result = playbook("remove", "blog", django_app_remove="blog")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert not machine.file("/srv/blog").exists and not machine.user("blog").exists
+    assert not machine.user("blog-build").exists
+    assert not machine.file("/etc/systemd/system/blog.service").exists
+    assert not machine.file("/run/gunicorn/blog.sock").exists
+    assert not machine.file("/etc/nginx/sites-enabled/blog.conf").exists
+    assert "blog" not in machine.file("/etc/pgbouncer/databases.ini").content_string
+    assert "blog" not in machine.file("/etc/pgbouncer/pgbouncer_hba.conf").content_string
+    # Kept by default, with its data.
+    assert int(psql(db, "SELECT count(*) FROM django_migrations", "blog_prod")) > 0
+    assert state(machine, "shop") == before["shop"]
+    assert health(machine, "shop")["status"] == "ok"
+
+
+def test_removing_again_drops_the_database_when_asked_and_the_other_app_serves_on(machine, db):
+    shop_before = state(machine, "shop")
     result = run_site("-e", json.dumps({"django_app_remove": "blog", "django_app_remove_database": True}),
                       limit=f"{APPS['blog']},apps-db", playbook="playbooks/remove.yml")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert not machine.file("/srv/blog").exists and not machine.user("blog").exists
-    assert not machine.file("/etc/systemd/system/blog.service").exists
-    assert not machine.file("/etc/nginx/sites-enabled/blog.conf").exists
-    assert "blog_prod" not in machine.file("/etc/pgbouncer/databases.ini").content_string
-    assert "blog" not in db.check_output("runuser -u postgres -- psql -tAc 'SELECT datname FROM pg_database'")
+    assert "blog_prod" not in psql(db, "SELECT datname FROM pg_database")
+    assert "blog_prod" not in psql(db, "SELECT rolname FROM pg_roles")
     # shop: untouched, serving, still writing its database through pgbouncer.
     assert state(machine, "shop") == shop_before
     assert health(machine, "shop")["status"] == "ok"

@@ -129,7 +129,8 @@ def test_the_database_is_postgresql_through_pgbouncer_with_its_options_in_the_ur
     with web.sudo():
         dotenv = web.file("/srv/mysite/shared/.env").content_string
     url = re.search(r"^DATABASE_URL='([^']*)'", dotenv, re.M).group(1)
-    assert url.startswith("postgres://mysite_prod@:6432/mysite_prod?"), url
+    # As the app's system user (pgbouncer checks it on the socket), to its database's name in pgbouncer.
+    assert url.startswith("postgres://mysite@:6432/mysite__mysite_prod?"), url
     assert "disable_server_side_cursors=True" in url and "host=%2Frun%2Fpgbouncer" in url
 
 

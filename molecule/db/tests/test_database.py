@@ -67,12 +67,14 @@ def test_the_app_connects_through_its_own_pgbouncer(web):
         assert config["OPTIONS"] == {"host": "/run/pgbouncer"}
         # Transaction pooling: the option travels in DATABASE_URL, so env.db() alone is right.
         assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
-        # The app logs in to pgbouncer as its system user (checked on the socket: peer, no password);
-        # pgbouncer logs in to PostgreSQL as the database's user.
-        assert (config["NAME"], config["USER"], config["PORT"], config["PASSWORD"]) == (f"initech_demo_{env}", "initech-demo", 6432, "")
+        # The app logs in to pgbouncer as its system user (checked on the socket: peer, no password),
+        # to its database's name in pgbouncer (<app>__<database>); pgbouncer logs in to PostgreSQL as
+        # the database's user.
+        assert (config["NAME"], config["USER"], config["PORT"], config["PASSWORD"]) == (
+            f"initech-demo__initech_demo_{env}", "initech-demo", 6432, "")
         databases = host.file("/etc/pgbouncer/databases.ini").content_string
-        assert (f"initech_demo_{env} = host=db-trixie port=5432 dbname=initech_demo_{env} user=initech_demo_{env} "
-                "pool_size=100 pool_mode=transaction") in databases
+        assert (f"initech-demo__initech_demo_{env} = host=db-trixie port=5432 dbname=initech_demo_{env} "
+                f"user=initech_demo_{env} pool_size=100 pool_mode=transaction") in databases
         assert "%include /etc/pgbouncer/databases.ini" in host.file("/etc/pgbouncer/pgbouncer.ini").content_string
         assert host.service("pgbouncer").is_running
 
@@ -84,10 +86,10 @@ def test_pgbouncer_logs_in_with_the_vault_password_and_only_the_app_may_connect(
         userlist = host.file("/etc/pgbouncer/userlist.txt")
         assert (userlist.mode, userlist.user, userlist.group) == (0o640, "root", "postgres")
         assert f'"{password}"' in userlist.content_string
-        assert "local initech_demo_" + ENVIRONMENTS[name] + " initech-demo peer" in host.file(
+        assert "local initech-demo__initech_demo_" + ENVIRONMENTS[name] + " initech-demo peer" in host.file(
             "/etc/pgbouncer/pgbouncer_hba.conf").content_string
         # Only the app's system user gets in, and only to its database; nobody else, even claiming its name.
-        db_name = f"initech_demo_{ENVIRONMENTS[name]}"
+        db_name = f"initech-demo__initech_demo_{ENVIRONMENTS[name]}"
         assert pg_login(host, "initech-demo", db_name, "initech-demo") == "ok"
         assert pg_login(host, "nobody", db_name, "initech-demo") == "refused"
         assert pg_login(host, "nobody", db_name, "nobody") == "refused"

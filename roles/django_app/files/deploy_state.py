@@ -3,7 +3,8 @@
 #
 #   lock ROOT HOLDER_JSON [break]  take ROOT/.deploy.lock (created exclusively); if another run
 #                                  holds it, print its holder as JSON and exit 3 (with "break":
-#                                  take it over, printing the holder it replaced)
+#                                  take it over, printing the holder it replaced); no ROOT (an app
+#                                  already removed): nothing to lock, say so
 #   unlock ROOT TOKEN              drop the lock if this run (TOKEN) holds it
 #   mark ROOT RELEASE PREVIOUS     note that ROOT/current is about to move to RELEASE, not yet proven
 #   clear ROOT                     the release went live and passed its check (or the host is back)
@@ -34,7 +35,9 @@ def write_exclusive(path, data):
         json.dump(data, handle)
 
 
-if action == "lock":
+if action == "lock" and not os.path.isdir(root):
+    print(json.dumps({"held_by": None, "replaced": None, "absent": True}))
+elif action == "lock":
     holder = json.loads(sys.argv[3])
     holder.setdefault("since", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     replaced = None
