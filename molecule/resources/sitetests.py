@@ -166,8 +166,15 @@ def secret_forms(values: dict) -> dict:
 
 
 def secrets_in(text: str, values: dict) -> list[str]:
-    """Which secrets (and in which form) appear in the text."""
-    return [label for label, needle in secret_forms(values).items() if needle in text]
+    """Which secrets (and in which form) appear in the text, each with the text around its first
+    appearance (the secret itself masked), to find what printed it."""
+    found = []
+    for label, needle in secret_forms(values).items():
+        at = text.find(needle)
+        if at >= 0:
+            around = text[max(0, at - 400):at + len(needle) + 200].replace(needle, "[SECRET]")
+            found.append(f"{label} in: ...{around}...")
+    return found
 
 
 _SCAN = r"""
