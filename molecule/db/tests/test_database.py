@@ -8,7 +8,19 @@ import time
 import environ
 import pytest
 
-from conftest import ROOT, VENV, healthz, http, measure, run_site, secrets_in, secrets_in_readable_files, vault, verbose_failing_deploy
+from conftest import (
+    ROOT,
+    VENV,
+    app_copy,
+    healthz,
+    http,
+    measure,
+    run_site,
+    secrets_in,
+    secrets_in_readable_files,
+    vault,
+    verbose_failing_deploy,
+)
 
 WEB_HOSTS = ["pgweb-prod-bookworm", "pgweb-staging-trixie"]
 ENVIRONMENTS = {"pgweb-prod-bookworm": "prod", "pgweb-staging-trixie": "staging"}
@@ -125,6 +137,19 @@ def test_only_the_web_hosts_may_connect(db, web):
 def test_max_connections_is_sized_from_the_web_tiers_pools(db):
     # each web host's pgbouncer may open pgbouncer_pool_size (100) server connections; 10 in reserve
     assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
+
+
+def test_a_deploy_leaves_the_pool_open_for_the_first_burst(db, tmp_path):
+    """Once a release is live, pgbouncer holds the server connections the workers can use at once
+    (up to the pool: 100), so the first burst does not wait for PostgreSQL to start backends."""
+    result = run_site("-e", json.dumps({"django_app_src": str(app_copy(tmp_path, "1.0.1"))}),
+                      playbook="playbooks/deploy.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "connections through pgbouncer failed" not in result.stdout
+    for env in ENVIRONMENTS.values():
+        opened = int(psql(db, f"SELECT count(*) FROM pg_stat_activity WHERE usename = 'initech_demo_{env}'"))
+        assert opened >= 100, (env, opened)
+    measure("server connections open after a deploy (db scenario)", per_pool=100)
 
 
 def test_ten_slow_requests_finish_together_on_one_gevent_worker(web):
