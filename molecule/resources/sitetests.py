@@ -112,7 +112,9 @@ def pip_freeze(host):
 
 
 def inventory():
-    return os.environ["MOLECULE_INVENTORY_FILE"]
+    """molecule's inventory directory: its generated hosts file and what the scenario links beside
+    it (group_vars, host_vars, and hosts of the scenario's own, as the apps scenario's)."""
+    return os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 
 
 def run_site(*extra_args, limit=None, playbook="site.yml"):

@@ -77,7 +77,8 @@ def test_no_secret_in_verbose_output_or_readable_files(hosts, tmp_path):
     assert converge.returncode == 0, converge.stdout[-3000:]
     failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
-    assert secrets_in(output, values) == []
+    leaks = secrets_in(output, values)
+    assert not leaks, "\n\n".join(leaks)
     found = {h.backend.get_hostname(): secrets_in_readable_files(h, values, "initech-demo",
                                                                 allowed=["/srv/initech-demo/shared/.env"]) for h in hosts}
     assert all(f["hits"] == [] for f in found.values()), found

@@ -59,7 +59,8 @@ def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_fil
     assert converge.returncode == 0, converge.stdout[-3000:]
     failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
-    assert secrets_in(output, values) == []
+    leaks = secrets_in(output, values)
+    assert not leaks, "\n\n".join(leaks)
     files = {name_of(h): secrets_in_readable_files(h, values, APP, allowed=[f"{ROOT}/shared/.env"]) for h in hosts}
     assert all(found["hits"] == [] for found in files.values()), files
     measure("secrets scan (web)", secret_values=len(values), output_lines=output.count("\n"),
