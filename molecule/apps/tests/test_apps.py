@@ -135,7 +135,8 @@ def test_one_app_deploys_under_load_while_the_other_converges_deploys_and_rolls_
              "--limit", APPS["shop"], "-e", json.dumps({**FAST_HEALTH, "django_app_src": str(shop_new)})],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         # site.yml: blog's run also rewrites the machine's shared pgbouncer and nginx files.
-        blog_deploy = run_site("-e", json.dumps({**FAST_HEALTH, "django_app_src": str(blog_new)}), limit=APPS["blog"])
+        blog_deploy = run_site("-e", json.dumps({**FAST_HEALTH, "django_app_src": str(blog_new)}), limit=APPS["blog"],
+                               plain=True)
         assert blog_deploy.returncode == 0, blog_deploy.stdout[-3000:]
         assert health(machine, "blog")["version"] == "3.0.0"
         blog_rollback = playbook("rollback", "blog")

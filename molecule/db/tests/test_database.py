@@ -198,7 +198,7 @@ def test_pgbouncer_is_hardened_and_the_app_starts_after_it(web):
 
 def test_no_secret_in_verbose_output_or_readable_files(hosts, web, tmp_path):
     values = {f"{env}/{key}": value for env in ("prod", "staging") for key, value in vault(env).items()}
-    converge = run_site("-vvv", "--diff")
+    converge = run_site("-vvv", "--diff", plain=True)
     assert converge.returncode == 0, converge.stdout[-3000:]
     failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr

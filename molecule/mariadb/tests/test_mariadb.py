@@ -73,7 +73,7 @@ def test_mysqlclient_is_refused_before_deploying(web, tmp_path):
 
 def test_no_secret_in_verbose_output_or_readable_files(hosts, tmp_path):
     values = {f"prod/{key}": value for key, value in vault("prod").items()}
-    converge = run_site("-vvv", "--diff")
+    converge = run_site("-vvv", "--diff", plain=True)
     assert converge.returncode == 0, converge.stdout[-3000:]
     failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr

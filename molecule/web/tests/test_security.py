@@ -55,7 +55,7 @@ def deploy(*args, **values):
 
 def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_files(hosts, tmp_path):
     values = all_vault_values()
-    converge = run_site("-vvv", "--diff")
+    converge = run_site("-vvv", "--diff", plain=True)
     assert converge.returncode == 0, converge.stdout[-3000:]
     failing = verbose_failing_deploy(tmp_path)
     output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
