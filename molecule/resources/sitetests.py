@@ -189,6 +189,22 @@ needles = {label: text.encode() for label, text in json.loads(base64.b64decode(s
 group = int(sys.argv[2])
 allowed = set(json.loads(sys.argv[3]))
 hits, scanned = [], 0
+searchable = {}
+
+
+def reachable(directory):
+    # Every directory on the way may be entered by others, or by the group.
+    if directory not in searchable:
+        try:
+            info = os.stat(directory)
+        except OSError:
+            return False
+        mine = bool(info.st_mode & stat.S_IXOTH or (info.st_gid == group and info.st_mode & stat.S_IXGRP))
+        parent = os.path.dirname(directory)
+        searchable[directory] = mine and (parent == directory or reachable(parent))
+    return searchable[directory]
+
+
 for root in ("/etc", "/srv", "/var", "/run", "/tmp", "/opt", "/home", "/root", "/usr/local"):
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
@@ -201,6 +217,8 @@ for root in ("/etc", "/srv", "/var", "/run", "/tmp", "/opt", "/home", "/root", "
             if not stat.S_ISREG(info.st_mode) or info.st_size > 20_000_000 or path in allowed:
                 continue
             if not (info.st_mode & stat.S_IROTH or (info.st_gid == group and info.st_mode & stat.S_IRGRP)):
+                continue
+            if not reachable(dirpath):
                 continue
             try:
                 with open(path, "rb") as handle:

@@ -127,6 +127,7 @@ def assert_failed_and_unchanged(hosts, result, before, *messages):
     for h in hosts:
         assert shared_state(h) == before[h]
         assert h.service(f"{APP}.service").is_running
+        assert not h.file(f"{ROOT}/.deploy-snapshot").exists, "the copies of the old .env went with the restore"
 
 
 def broken_migration(copy):

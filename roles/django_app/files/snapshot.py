@@ -2,7 +2,9 @@
 #
 #   save DIR PATH...   copy each PATH (owner, mode, times, ACLs: cp -a) into DIR, noting those missing
 #   restore DIR        put every saved file back as it was (owner, mode, times; atomically), and
-#                      remove the ones that did not exist; prints the paths it changed as JSON
+#                      remove the ones that did not exist, then drop the copies (they hold the
+#                      old .env: nothing keeps them once they are back); prints the paths it
+#                      changed as JSON. Run again, it finds nothing to restore.
 #   drop DIR           forget the snapshot
 import json
 import os
@@ -66,6 +68,7 @@ elif action == "restore":
                 elif not (os.path.lexists(path) and same(copy, path)):
                     restore(copy, path)
                     changed.append(path)
+    shutil.rmtree(snapshot, ignore_errors=True)
     print(json.dumps(changed))
 elif action == "drop":
     shutil.rmtree(snapshot, ignore_errors=True)
