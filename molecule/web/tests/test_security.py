@@ -72,7 +72,10 @@ def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_fil
 def test_the_venv_is_the_builders_and_the_app_cannot_change_it(hosts):
     for h in hosts:
         venv = h.check_output(f"readlink -f {ROOT}/current/.venv")
-        assert h.file(venv).user == BUILDER and h.file(f"{venv}/bin/python").user == BUILDER
+        # (bin/python is a link to the system's interpreter: File.user follows it.)
+        for path in (venv, f"{venv}/bin", f"{venv}/bin/pip", f"{venv}/pyvenv.cfg"):
+            assert h.file(path).user == BUILDER, path
+        assert h.check_output(f"stat -c %U {venv}/bin/python") == BUILDER
         assert h.user(BUILDER).shell == "/usr/sbin/nologin" and BUILDER != APP
         assert h.run(f"runuser -u {APP} -- touch {venv}/bin/planted").rc != 0
         assert h.run(f"runuser -u {APP} -- test -w {venv}/lib").rc != 0
