@@ -65,8 +65,9 @@ options:
         the trailing C(/) does not anchor it (C(build/) matches C(build) directories at any depth).
       - A pattern starting with C(!) re-includes a path that an earlier pattern excluded, for
         example C(.env*) then C(!.env.template) drops C(.env) and C(.env.local) but keeps
-        C(.env.template). Order matters, C(!.env.template) before C(.env*) has no effect. Start a
-        pattern with C(\!) to match a name that really begins with C(!).
+        C(.env.template). Order matters, C(!.env.template) before C(.env*) has no effect. As in
+        gitignore, a backslash makes the next character literal, C(\!) for a name that really
+        begins with C(!) (also after C(/), as in C(/\!keep)), C(\*) for a real C(*).
       - As in gitignore, a path cannot be re-included if one of its parent directories is excluded,
         since excluded directories are not walked into. With C(/media) and C(!media/README) the
         README is still left out; exclude C(/media/*) instead to keep C(media/README).
@@ -175,8 +176,6 @@ def parse_pattern(text: str) -> Pattern:
         raise AnsibleLookupError(f"source_archive: exclude patterns must be strings, got {text!r}")
     negate = text.startswith("!")
     body = text[1:] if negate else text
-    if body.startswith("\\!"):
-        body = body[1:]
     dir_only = body.endswith("/")
     body = body.rstrip("/")
     anchored = "/" in body
@@ -188,7 +187,22 @@ def parse_pattern(text: str) -> Pattern:
     parts = tuple(body.split("/"))
     if "" in parts:
         raise AnsibleLookupError(f"source_archive: exclude pattern {text!r} has an empty component")
-    return Pattern(parts, anchored, dir_only, negate)
+    return Pattern(tuple(_unescape(part, text) for part in parts), anchored, dir_only, negate)
+
+
+def _unescape(part: str, text: str) -> str:
+    """gitignore's backslash escapes as fnmatch patterns: a wildcard made literal becomes a
+    one-character set ([*]), any other escaped character is itself."""
+    out, chars = [], iter(part)
+    for char in chars:
+        if char == "\\":
+            char = next(chars, None)
+            if char is None:
+                raise AnsibleLookupError(f"source_archive: exclude pattern {text!r} ends with a lone backslash")
+            out.append(f"[{char}]" if char in "*?[" else char)
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def parse_patterns(patterns) -> list[Pattern]:
