@@ -313,3 +313,20 @@ def verbose_failing_deploy(tmp_path):
     result = run_site("-vvv", "--diff", "-e", json.dumps(values), playbook="playbooks/deploy.yml", plain=True)
     assert result.returncode != 0 and "is back on release" in result.stdout, result.stdout[-3000:]
     return result
+
+
+def assert_no_secret_anywhere(hosts, values: dict, tmp_path, scenario: str, app: str = "initech-demo"):
+    """The secret scan of a scenario: a verbose converge (-vvv --diff) and a verbose failing deploy
+    print none of the values (in any of their forms), and no file others or the app's group may
+    read holds one, but the app's .env. Records the counts (measure)."""
+    converge = run_site("-vvv", "--diff", plain=True)
+    assert converge.returncode == 0, converge.stdout[-3000:]
+    failing = verbose_failing_deploy(tmp_path)
+    output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
+    leaks = secrets_in(output, values)
+    assert not leaks, "\n\n".join(leaks)
+    found = {h.backend.get_hostname(): secrets_in_readable_files(h, values, app, allowed=[f"/srv/{app}/shared/.env"])
+             for h in hosts}
+    assert all(f["hits"] == [] for f in found.values()), found
+    measure(f"secrets scan ({scenario})", secret_values=len(values), output_lines=output.count("\n"),
+            files_scanned=sum(f["scanned"] for f in found.values()), hits=0)

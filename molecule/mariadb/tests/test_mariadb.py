@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT, VENV, healthz, http, measure, run_site, secrets_in, secrets_in_readable_files, vault, verbose_failing_deploy
+from conftest import assert_no_secret_anywhere, healthz, http, PROJECT, run_site, vault, VENV
 
 WEB = "web-prod-trixie"
 
@@ -72,15 +72,4 @@ def test_mysqlclient_is_refused_before_deploying(web, tmp_path):
 
 
 def test_no_secret_in_verbose_output_or_readable_files(hosts, tmp_path):
-    values = {f"prod/{key}": value for key, value in vault("prod").items()}
-    converge = run_site("-vvv", "--diff", plain=True)
-    assert converge.returncode == 0, converge.stdout[-3000:]
-    failing = verbose_failing_deploy(tmp_path)
-    output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
-    leaks = secrets_in(output, values)
-    assert not leaks, "\n\n".join(leaks)
-    found = {h.backend.get_hostname(): secrets_in_readable_files(h, values, "initech-demo",
-                                                                allowed=["/srv/initech-demo/shared/.env"]) for h in hosts}
-    assert all(f["hits"] == [] for f in found.values()), found
-    measure("secrets scan (mariadb)", secret_values=len(values), output_lines=output.count("\n"),
-            files_scanned=sum(f["scanned"] for f in found.values()), hits=0)
+    assert_no_secret_anywhere(hosts, {f"prod/{key}": value for key, value in vault("prod").items()}, tmp_path, "mariadb")

@@ -6,10 +6,7 @@ The steps share state and run in file order (after test_lifecycle.py), over both
 
 import json
 import re
-import shutil
 import time
-
-import pytest
 
 import requirements as reqs
 from conftest import APP, ROOT, app_copy, current_release, exec_start, load, main_pid, measure, pip_freeze, run_site, via_nginx

@@ -16,17 +16,15 @@ import pytest
 from conftest import (
     APP,
     app_copy,
-    PROJECT,
-    ROOT,
+    assert_no_secret_anywhere,
     current_release,
     healthz,
     http,
     measure,
+    PROJECT,
+    ROOT,
     run_site,
-    secrets_in,
-    secrets_in_readable_files,
     vault,
-    verbose_failing_deploy,
     via_nginx,
 )
 
@@ -54,17 +52,7 @@ def deploy(*args, **values):
 # --- 1. No secret in any output, nor in files others (or the app) may read ------------------------
 
 def test_no_secret_in_verbose_converge_and_failing_deploy_output_or_readable_files(hosts, tmp_path):
-    values = all_vault_values()
-    converge = run_site("-vvv", "--diff", plain=True)
-    assert converge.returncode == 0, converge.stdout[-3000:]
-    failing = verbose_failing_deploy(tmp_path)
-    output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
-    leaks = secrets_in(output, values)
-    assert not leaks, "\n\n".join(leaks)
-    files = {name_of(h): secrets_in_readable_files(h, values, APP, allowed=[f"{ROOT}/shared/.env"]) for h in hosts}
-    assert all(found["hits"] == [] for found in files.values()), files
-    measure("secrets scan (web)", secret_values=len(values), output_lines=output.count("\n"),
-            files_scanned=sum(f["scanned"] for f in files.values()), hits=0)
+    assert_no_secret_anywhere(hosts, all_vault_values(), tmp_path, "web", APP)
 
 
 # --- 2. No package code as root ---------------------------------------------------------------
