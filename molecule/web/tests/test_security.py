@@ -156,8 +156,9 @@ def test_an_interrupted_deploy_is_recovered_by_the_next_run(hosts, tmp_path):
             time.sleep(0.5)
     finally:
         os.killpg(run.pid, signal.SIGKILL)  # as a lost connection or a reboot: no `always`, no way back
-        run.communicate(timeout=60)
-    assert all(current_release(h) != verified[name_of(h)] for h in hosts), "the switch happened before the kill"
+        killed_output = run.communicate(timeout=60)[0]
+    assert all(current_release(h) != verified[name_of(h)] for h in hosts), (
+        "the switch did not happen before the kill: " + killed_output[-5000:])
 
     unproven = {name_of(h): current_release(h).rsplit("/", 1)[1] for h in hosts}
 
