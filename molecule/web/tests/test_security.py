@@ -141,6 +141,13 @@ def test_a_second_deploy_is_refused_at_once_naming_the_first(hosts):
     for h in hosts:  # the first (failed, gone back) released its lock in every path
         assert not h.file(f"{ROOT}/.deploy.lock").exists
         assert healthz(h)["status"] == "ok"
+    # Its way back was checked with the same never-met expectation, so the release it returned to
+    # is not marked as passing: the next deploy, with a check the app passes, checks it first and
+    # carries on from there.
+    after = deploy()
+    assert after.returncode == 0, after.stdout[-3000:]
+    for h in hosts:
+        assert not h.file(f"{ROOT}/.deploy.in-progress").exists
 
 
 def test_an_interrupted_deploy_is_recovered_by_the_next_run(hosts, tmp_path):
