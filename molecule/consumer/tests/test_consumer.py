@@ -7,6 +7,7 @@ The tests share the deployed hosts and run in file order."""
 import json
 import os
 import re
+import shutil
 import sys
 import tarfile
 
@@ -187,3 +188,25 @@ def test_a_redeploy_with_tls_on_passes_its_health_check(visitor):
     redirect = visitor("/", scheme="http")
     assert redirect["status"] == 301 and redirect["headers"]["location"] == f"https://{consumer.HOST_NAME}/"
     _no_secret_in(result.stdout + result.stderr)
+
+
+def test_verbose_runs_print_no_secret(tmp_path):
+    """The stranger's runs at -vvv --diff, the README's way over SSH: a converge, then a deploy of a
+    release that changes .env (so a diff would show it), fails its health check and goes back."""
+    converge = consumer.run_playbook("initech.django.site", "-vvv", "--diff", log="verbose-converge")
+    assert converge.returncode == 0, converge.stdout[-4000:]
+    broken = tmp_path / "mysite"
+    shutil.copytree(consumer.APP, broken)
+    prod = broken / "mysite" / "settings" / "prod.py"
+    prod.write_text(prod.read_text() + "\nALLOWED_HOSTS = ['nowhere.invalid']\n")
+    failing = consumer.run_playbook(
+        "initech.django.deploy", "-vvv", "--diff", "-e",
+        json.dumps({"django_app_src": str(broken), "django_app_dotenv": {"EXTRA_SETTING": "x"},
+                    "django_app_healthcheck_retries": 2, "django_app_healthcheck_delay": 1}),
+        log="verbose-failing-deploy")
+    assert failing.returncode != 0 and "is back on release" in failing.stdout, failing.stdout[-4000:]
+    output = converge.stdout + converge.stderr + failing.stdout + failing.stderr
+    leaks = sitetests.secrets_in(output, consumer.SECRETS)
+    assert not leaks, "\n\n".join(leaks)
+    consumer.measure("secrets scan (consumer output, -vvv --diff)", secret_values=len(consumer.SECRETS),
+                     output_lines=output.count("\n"), hits=0)
