@@ -112,8 +112,11 @@ def install_collection() -> Path:
         shutil.copytree(BUNDLED / namespace / collection, collections / "ansible_collections" / namespace / collection,
                         ignore=shutil.ignore_patterns("__pycache__"))
     # --offline: resolve the declared dependencies against what is installed, fail if one is missing.
+    # From the site's directory: an ansible.cfg of the current directory (this checkout's, which
+    # links initech.django into its own collections path) would make galaxy skip it as installed.
+    SITE.mkdir(parents=True, exist_ok=True)
     sh(BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarball,
-       env=site_env(), stdout=subprocess.DEVNULL)
+       env=site_env(), cwd=SITE, stdout=subprocess.DEVNULL)
     return tarball
 
 
