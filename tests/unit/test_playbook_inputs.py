@@ -9,7 +9,6 @@ safely, and each host's first failure must name the problem.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +45,8 @@ def run_all(tmp_path, hosts: dict) -> dict:
     each host, the messages of its failed tasks and those of the others; "": the whole output.
 
     Facts are gathered once, for localhost, and every host starts from a copy of them (a JSON fact
-    cache), so that the run costs one fact gathering rather than one per host."""
+    cache, each with a machine id of its own), so that the run costs one fact gathering rather than one
+    per host."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"),
                ANSIBLE_CACHE_PLUGIN_TIMEOUT="0", ANSIBLE_FORKS="10")
@@ -55,8 +55,12 @@ def run_all(tmp_path, hosts: dict) -> dict:
                     "-e", f"ansible_python_interpreter={sys.executable}"],
                    capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=True)
     [cached] = [p for p in (tmp_path / "facts").iterdir() if p.name.endswith("localhost")]
-    for name in hosts:
-        shutil.copy(cached, cached.with_name(cached.name.replace("localhost", name)))
+    cache = json.loads(cached.read_text())
+    facts = json.loads(cache["__payload__"])
+    for number, name in enumerate(hosts):  # each host a machine of its own, as in a real inventory
+        facts["ansible_machine_id"] = f"{number:032x}"
+        cache["__payload__"] = json.dumps(facts)
+        cached.with_name(cached.name.replace("localhost", name)).write_text(json.dumps(cache))
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"web": {"hosts": hosts}}}}))
     result = subprocess.run([str(bin_dir / "ansible-playbook"), PLAYBOOK, "-i", str(inventory)],
@@ -126,7 +130,14 @@ def outcomes(tmp_path_factory):
     good host is another app (its own name and host name), so no case clashes with it."""
     hosts = {f"case{number:02d}": host_vars(overrides) for number, (overrides, _) in enumerate(CASES)}
     hosts[GOOD_HOST] = host_vars({"django_app_name": "good", "django_app_allowed_hosts": ["good.example.test"]})
+    # One address, three SSH ports (NAT, Vagrant): the same app on two ports clashes, on a third it does not.
+    ported = {"django_app_name": "ported", "django_app_allowed_hosts": ["ported.example.test"], "ansible_host": "192.0.2.7"}
+    for name, port in PORTED.items():
+        hosts[name] = host_vars({**ported, "ansible_port": port})
     return run_all(tmp_path_factory.mktemp("inputs"), hosts)
+
+
+PORTED = {"ported-a": 2201, "ported-b": 2202, "ported-c": 2201}
 
 
 def test_good_inputs_pass(outcomes):
@@ -147,3 +158,11 @@ def test_bad_inputs_are_refused_naming_the_variable(outcomes, number, message):
     failed = outcomes[f"case{number:02d}"]["failed"]
     assert failed, f"{CASES[number][0]} was not refused"
     assert message in failed[0], failed
+
+
+def test_hosts_of_one_address_are_one_machine_per_ssh_port(outcomes):
+    assert outcomes["ported-b"]["failed"] == [], outcomes["ported-b"]["failed"]
+    for name, other in (("ported-a", "ported-c"), ("ported-c", "ported-a")):
+        [failed] = outcomes[name]["failed"]
+        assert f"shares its machine (192.0.2.7:2201) with {other}," in failed
+        assert "ported-b" not in failed
