@@ -61,7 +61,9 @@ unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
 molecule: venv demo-venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
 	scripts/molecule-lanes "web" "db consumer harness" "apps mariadb nginx"
 
-test: lint unit molecule  ## Everything CI runs
+# lint and unit go beside the molecule lanes (each target's output printed whole when it ends).
+test: venv demo-venv images  ## Everything CI runs
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint unit molecule
 
 demo: venv images  ## Deploy the demo onto a local systemd container (inventories/local)
 	$(BIN)/ansible-playbook examples/demo-host.yml
