@@ -112,6 +112,58 @@ def test_one_pgbouncer_holds_both_apps_and_each_app_uses_only_its_database(machi
         "nor pose as blog's user (pgbouncer checks the system user: peer)", posing.stderr)
 
 
+def ran(result, task):
+    """Whether the run ran `task` (its header followed by a result other than skipping)."""
+    for chunk in result.stdout.split("\nTASK [")[1:]:
+        header, _, body = chunk.partition("\n")
+        if header.split("]")[0].endswith(task) and any(
+                line.startswith(("ok:", "changed:", "fatal:")) for line in body.splitlines()):
+            return True
+    return False
+
+
+def entries(text):
+    """The lines of a pg_hba.conf that say something, whitespace and order aside."""
+    return sorted(" ".join(line.split()) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+# What the roles' install and configure tasks do, one per role: none of them runs when a read of
+# the host finds nothing to change.
+ROLE_WORK = ["initech.django.nginx : Write the site /etc/nginx/sites-available/shop.conf",
+             "initech.django.pgbouncer : Write pgbouncer's settings (the same for every app on the host)",
+             "initech.django.postgresql : Create the databases",
+             "initech.django.django_app : Create the app's directories",
+             "initech.django.virtualenv : Create the directories the builder works in"]
+
+
+def test_a_converge_with_nothing_new_reads_each_role_once_and_puts_back_what_was_changed_by_hand(machine, db):
+    # The README's way (ansible-core's strategy): every role reads the host once, then skips its work.
+    result = run_site(plain=True)
+    assert result.returncode == 0 and recap_all_unchanged(result), result.stdout[-3000:]
+    assert [task for task in ROLE_WORK if ran(result, task)] == []
+    for role in ("nginx", "pgbouncer", "postgresql"):
+        assert ran(result, f"initech.django.{role} : Work out what {'PostgreSQL' if role == 'postgresql' else role}'s "
+                           "tasks would change"), role
+
+    # By hand: a site edited, the web server's way into an app removed, pgbouncer stopped, a
+    # client entry of pg_hba.conf deleted (that one only a recheck finds: the digest is the same).
+    site = "/etc/nginx/sites-available/shop.conf"
+    before = {"site": machine.check_output(f"sha256sum {site}"), "hba": entries(db.file(HBA).content_string)}
+    assert any("blog_prod" in entry for entry in before["hba"])
+    machine.check_output(f"echo '# edited by hand' >> {site}")
+    machine.check_output("setfacl -x u:www-data /srv/blog")
+    machine.check_output("systemctl stop pgbouncer")
+    db.check_output(f"sed -i '/blog_prod/d' {HBA}")
+    result = run_site("-e", json.dumps({"postgresql_recheck": True}))
+    assert result.returncode == 0 and not recap_all_unchanged(result), result.stdout[-3000:]
+    assert machine.check_output(f"sha256sum {site}") == before["site"]
+    assert "user:www-data:--x" in machine.check_output("getfacl -p /srv/blog")
+    assert machine.service("pgbouncer").is_running
+    assert entries(db.file(HBA).content_string) == before["hba"]
+    for app in APPS:
+        assert health(machine, app)["status"] == "ok"
+
+
 @pytest.mark.parametrize(("values", "limit", "shared"), [
     ({"gunicorn_bind_tcp": ["127.0.0.1:8000"]}, None, "127.0.0.1:8000 with"),
     # The other app is outside the run (--limit): what the inventory says of it still counts.
@@ -170,58 +222,6 @@ def test_status_shows_every_app(machine):
         assert release in row and "active/running" in row and " ok " in row, row
     check = run_site("--check", playbook="playbooks/status.yml")
     assert check.returncode == 0 and recap_all_unchanged(check), check.stdout[-3000:]
-
-
-def ran(result, task):
-    """Whether the run ran `task` (its header followed by a result other than skipping)."""
-    for chunk in result.stdout.split("\nTASK [")[1:]:
-        header, _, body = chunk.partition("\n")
-        if header.split("]")[0].endswith(task) and any(
-                line.startswith(("ok:", "changed:", "fatal:")) for line in body.splitlines()):
-            return True
-    return False
-
-
-def entries(text):
-    """The lines of a pg_hba.conf that say something, whitespace and order aside."""
-    return sorted(" ".join(line.split()) for line in text.splitlines() if line.strip() and not line.startswith("#"))
-
-
-# What the roles' install and configure tasks do, one per role: none of them runs when a read of
-# the host finds nothing to change.
-ROLE_WORK = ["initech.django.nginx : Write the site /etc/nginx/sites-available/shop.conf",
-             "initech.django.pgbouncer : Write pgbouncer's settings (the same for every app on the host)",
-             "initech.django.postgresql : Create the databases",
-             "initech.django.django_app : Create the app's directories",
-             "initech.django.virtualenv : Create the directories the builder works in"]
-
-
-def test_a_converge_with_nothing_new_reads_each_role_once_and_puts_back_what_was_changed_by_hand(machine, db):
-    # The README's way (ansible-core's strategy): every role reads the host once, then skips its work.
-    result = run_site(plain=True)
-    assert result.returncode == 0 and recap_all_unchanged(result), result.stdout[-3000:]
-    assert [task for task in ROLE_WORK if ran(result, task)] == []
-    for role in ("nginx", "pgbouncer", "postgresql"):
-        assert ran(result, f"initech.django.{role} : Work out what {'PostgreSQL' if role == 'postgresql' else role}'s "
-                           "tasks would change"), role
-
-    # By hand: a site edited, the web server's way into an app removed, pgbouncer stopped, a
-    # client entry of pg_hba.conf deleted (that one only a recheck finds: the digest is the same).
-    site = "/etc/nginx/sites-available/shop.conf"
-    before = {"site": machine.check_output(f"sha256sum {site}"), "hba": entries(db.file(HBA).content_string)}
-    assert any("blog_prod" in entry for entry in before["hba"])
-    machine.check_output(f"echo '# edited by hand' >> {site}")
-    machine.check_output("setfacl -x u:www-data /srv/blog")
-    machine.check_output("systemctl stop pgbouncer")
-    db.check_output(f"sed -i '/blog_prod/d' {HBA}")
-    result = run_site("-e", json.dumps({"postgresql_recheck": True}))
-    assert result.returncode == 0 and not recap_all_unchanged(result), result.stdout[-3000:]
-    assert machine.check_output(f"sha256sum {site}") == before["site"]
-    assert "user:www-data:--x" in machine.check_output("getfacl -p /srv/blog")
-    assert machine.service("pgbouncer").is_running
-    assert entries(db.file(HBA).content_string) == before["hba"]
-    for app in APPS:
-        assert health(machine, app)["status"] == "ok"
 
 
 def test_removing_an_app_keeps_its_database_unless_asked_and_the_other_app_serving(machine, db):
