@@ -28,7 +28,7 @@ endif
 # The committed vaults hold fake secrets encrypted with this TEST-ONLY password.
 TEST_VAULT_PASSWORD := $(CURDIR)/tests/vault-password-TEST-ONLY.txt
 
-.PHONY: help venv demo-venv images lint unit molecule test demo demo-destroy bench bench-ansible build lock demo-lock clean ee
+.PHONY: help venv demo-venv images lint unit molecule test demo demo-destroy bench bench-ansible bench-installers build lock demo-lock clean ee
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ demo-destroy: venv  ## Remove the demo container
 
 bench: venv images  ## Measure gevent vs sync vs gthread on deployed hosts (prints a table)
 	$(BIN)/python bench/run.py
+
+bench-installers: venv  ## Measure pip against uv for the demo's lock: cold, warm cache, no-op, dev file (prints a table)
+	$(BIN)/python bench/installers.py
 
 bench-ansible: venv demo-venv images  ## Measure the tool: site/deploy/rollback over SSH, 1 vs 8 web hosts, ours vs Ansible's defaults vs Mitogen
 	env -u ANSIBLE_STRATEGY -u ANSIBLE_STRATEGY_PLUGINS $(BIN)/python bench/ansible.py

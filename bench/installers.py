@@ -84,7 +84,7 @@ def main():
         def uv_dev(venv, req, cache):
             return [uv, "pip", "install", "--python", f"{venv}/bin/python", "--cache-dir", cache, "-r", req]
 
-        rows = {}
+        rows, locks = {}, {}
         for n in range(args.runs):
             for name, lock_cmd, dev_cmd in (("pip", pip, pip), ("uv", uv_lock, uv_dev)):
                 cache = work / f"cache-{name}-{n}"
@@ -92,7 +92,9 @@ def main():
                 subprocess.run([python, "-m", "venv", venv], check=True)
                 times = rows.setdefault(name, {})
                 times.setdefault("cold", []).append(run(lock_cmd(venv, lock, cache), env, cwd=APP))
-                reference = frozen(venv, env)
+                reference = locks.setdefault(name, frozen(venv, env))
+                if frozen(venv, env) != reference:
+                    sys.exit(f"{name}: run {n + 1} left another venv than run 1")
                 venv2 = work / f"venv2-{name}-{n}"
                 subprocess.run([python, "-m", "venv", venv2], check=True)
                 times.setdefault("warm", []).append(run(lock_cmd(venv2, lock, cache), env, cwd=APP))
@@ -103,7 +105,9 @@ def main():
                 shutil.rmtree(venv)
             print(f"run {n + 1}/{args.runs} done", file=sys.stderr, flush=True)
 
-        packages = len(frozen(work / "venv2-uv-0", env))
+        if locks["pip"] != locks["uv"]:
+            sys.exit(f"pip and uv left different venvs: {sorted(set(locks['pip']) ^ set(locks['uv']))}")
+        packages = len(locks["uv"])
         print(f"\nThe demo's lock ({lock.relative_to(ROOT)}), Python {sys.version.split()[0]} venvs, "
               f"pip {subprocess.run([python, '-m', 'pip', '--version'], capture_output=True, text=True).stdout.split()[1]}"
               f" (the venv's) vs uv {version}; {os.cpu_count()} CPUs; median of {args.runs} runs "
@@ -116,7 +120,7 @@ def main():
             p, u = rows["pip"][key], rows["uv"][key]
             cell = lambda t: f"{statistics.median(t):.2f} ({min(t):.2f}-{max(t):.2f})"
             print(f"| {label} | {cell(p)} | {cell(u)} | {statistics.median(p) / statistics.median(u):.1f}x |")
-        print(f"\n{packages} packages installed after the dev file; both installers left the same lock.")
+        print(f"\nBoth installers left the same {packages} packages for the lock (pip freeze of the venvs).")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -90,6 +90,10 @@ def test_each_app_has_its_own_files_units_and_venvs(machine):
         assert machine.file(f"/etc/nginx/sites-enabled/{app}.conf").is_symlink
         venv = machine.check_output(f"readlink -f /srv/{app}/current/.venv")
         assert venv.startswith(f"/srv/{app}/venvs/") and machine.file(venv).user == f"{app}-build"
+        # Who installed Django there (the dist-info's INSTALLER): uv by default, pip for blog
+        # (virtualenv_installer: pip in its host_vars).
+        installer = machine.check_output(f"cat {venv}/lib/python3*/site-packages/django-*.dist-info/INSTALLER")
+        assert installer == {"shop": "uv", "blog": "pip"}[app], (app, installer)
 
 
 def test_one_pgbouncer_holds_both_apps_and_each_app_uses_only_its_database(machine):

@@ -27,6 +27,27 @@ def test_pip_in_the_venv_trusts_the_given_ca_bundle(host):
     assert host.file(f"{venv}/pip-ca-bundle.pem").is_file
 
 
+def test_uv_installed_every_package_of_the_lock_and_only_the_builder_reads_its_config(host):
+    venv = host.check_output(f"readlink -f {VENV}")
+    # Who installed each package (its dist-info's INSTALLER): uv, for every one the lock pins (pip
+    # and setuptools came with the venv).
+    found = host.check_output(f"grep -H . {venv}/lib/python3*/site-packages/*.dist-info/INSTALLER")
+    installed_by = {}
+    for line in found.splitlines():  # <venv>/lib/python3.N/site-packages/<name>-<version>.dist-info/INSTALLER:<who>
+        path, who = line.rsplit(":", 1)
+        installed_by[reqs.canonical_name(path.split("/")[-2].removesuffix(".dist-info").rsplit("-", 1)[0])] = who
+    lock = host.file(f"{ROOT}/current/requirements.txt").content_string
+    pinned = set(reqs.requirements_pinned(lock))
+    assert pinned and {installed_by.get(name) for name in pinned} == {"uv"}, installed_by
+    builder = f"{APP}-build"
+    conf = host.file(f"{venv}/uv.toml")
+    assert (conf.user, conf.mode) == (builder, 0o600)
+    home = f"{ROOT}/venvs/.builder"
+    uv = host.run(f"{home}/uv-*/bin/uv --version")
+    assert uv.rc == 0 and uv.stdout.startswith("uv "), uv.stderr
+    assert host.file(f"{home}/.cache/uv").user == builder
+
+
 def test_dotenv_is_readable_by_the_app_only_and_not_writable_by_it(host):
     dotenv = host.file(f"{ROOT}/shared/.env")
     assert (dotenv.user, dotenv.group, dotenv.mode) == ("root", APP, 0o640)
