@@ -118,8 +118,9 @@ def _wait_for(host, path, timeout=300):
     raise AssertionError(f"{path} never appeared")
 
 
-# A deploy that stays in its health check for a while: it asks for a body the app never sends.
-SLOW_CHECK = {"django_app_healthcheck_expect": "never-in-the-body", "django_app_healthcheck_retries": 30,
+# A deploy that stays in its health check for a while: it asks for a body the app never sends,
+# 30 s going forward and 30 s going back (a second deploy is refused ~15 s after it starts).
+SLOW_CHECK = {"django_app_healthcheck_expect": "never-in-the-body", "django_app_healthcheck_retries": 15,
               "django_app_healthcheck_delay": 2}
 
 
