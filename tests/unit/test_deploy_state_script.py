@@ -1,12 +1,14 @@
 """deploy_state.py: one deploy at a time (the lock names its holder), and the marker of a deploy
 that moved `current` but never finished its check. Run as the role runs it: python3 -c <file>."""
 
+import grp
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,8 @@ def test_the_lock_is_not_followed_through_a_planted_link(tmp_path):
 
 
 def test_the_in_progress_marker(tmp_path):
-    assert state("read", tmp_path) == (0, {"lock": None, "in_progress": None})
+    read = state("read", tmp_path)
+    assert read[0] == 0 and (read[1]["lock"], read[1]["in_progress"]) == (None, None)
     assert state("mark", tmp_path, "b2", "a1")[0] == 0
     marker = state("read", tmp_path)[1]["in_progress"]
     assert (marker["release"], marker["previous"]) == ("b2", "a1")
@@ -75,3 +78,56 @@ def test_an_app_already_removed_has_nothing_to_lock(tmp_path):
     assert state("lock", gone, json.dumps({"pid": 1, "token": "t"})) == (0, {"held_by": None, "replaced": None,
                                                                           "absent": True})
     assert not gone.exists(), "the lock does not create the app's directory"
+
+
+def test_read_returns_everything_a_deploy_reads_first(tmp_path):
+    (tmp_path / "releases" / "r1").mkdir(parents=True)
+    (tmp_path / "releases" / "r2").mkdir()
+    os.symlink(str(tmp_path / "venvs" / "k1"), tmp_path / "releases" / "r1" / ".venv")
+    os.symlink(str(tmp_path / "releases" / "r1"), tmp_path / "current")
+    (tmp_path / "releases.history").write_text("r0\nr1\n")
+    code, out = state("read", tmp_path)
+    assert code == 0
+    assert out == {"lock": None, "in_progress": None, "current": str(tmp_path / "releases" / "r1"),
+                   "history": "r0\nr1\n", "venvs": {"r1": str(tmp_path / "venvs" / "k1")}}
+    empty = tmp_path / "new-app"
+    empty.mkdir()
+    assert state("read", empty)[1] == {"lock": None, "in_progress": None, "current": None, "history": None, "venvs": {}}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="writes the history as root")
+def test_finish_records_prunes_and_clears_in_one_call(tmp_path):
+    releases, venvs = tmp_path / "releases", tmp_path / "venvs"
+    for release, venv in (("r1", "k1"), ("r2", "k1"), ("r3", "k2"), ("failed", "k3")):
+        (releases / release).mkdir(parents=True)
+        (venvs / venv).mkdir(parents=True, exist_ok=True)
+        os.symlink(str(venvs / venv), releases / release / ".venv")
+    (venvs / "k-unused").mkdir()
+    (venvs / ".builder").mkdir()  # the builder's home: never a venv to prune
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(str(outside), releases / "planted")  # a link is not a release directory
+    (tmp_path / "releases.history").write_text("r1\n")
+    os.chmod(tmp_path / "releases.history", 0o644)
+    state("mark", tmp_path, "r3", "r2")
+    (tmp_path / ".deploy-snapshot").mkdir()
+    group = grp.getgrgid(os.getgid()).gr_name
+    wanted = {"history": "r1\nr2\nr3\n", "group": group, "keep": ["r2", "r3"], "live_venv": str(venvs / "k2"),
+              "snapshot": str(tmp_path / ".deploy-snapshot")}
+    code, out = state("finish", tmp_path, json.dumps(wanted))
+    assert code == 0
+    assert out == {"history_changed": True, "releases_deleted": ["failed", "r1"], "venvs_deleted": [
+        str(venvs / "k-unused"), str(venvs / "k3")], "cleared": True}
+    history = tmp_path / "releases.history"
+    assert history.read_text() == "r1\nr2\nr3\n"
+    assert (history.stat().st_uid, history.stat().st_mode & 0o777) == (0, 0o640)
+    assert sorted(p.name for p in releases.iterdir()) == ["planted", "r2", "r3"] and outside.is_dir()
+    assert sorted(p.name for p in venvs.iterdir()) == [".builder", "k1", "k2"]
+    assert not (tmp_path / ".deploy.in-progress").exists() and not (tmp_path / ".deploy-snapshot").exists()
+    # Again: nothing to do, nothing said to change.
+    assert state("finish", tmp_path, json.dumps(wanted))[1] == {
+        "history_changed": False, "releases_deleted": [], "venvs_deleted": [], "cleared": False}
+    # keep null: the history is written, nothing pruned.
+    (releases / "r9").mkdir()
+    out = state("finish", tmp_path, json.dumps({**wanted, "history": "r2\nr3\n", "keep": None}))[1]
+    assert out["history_changed"] and out["releases_deleted"] == [] and (releases / "r9").is_dir()

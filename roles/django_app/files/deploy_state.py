@@ -8,15 +8,28 @@
 #   unlock ROOT TOKEN              drop the lock if this run (TOKEN) holds it
 #   mark ROOT RELEASE PREVIOUS     note that ROOT/current is about to move to RELEASE, not yet proven
 #   clear ROOT                     the release went live and passed its check (or the host is back)
-#   read ROOT                      print {"lock": holder or null, "in_progress": marker or null}
+#   read ROOT                      print {"lock": holder or null, "in_progress": marker or null,
+#                                  "current": where ROOT/current points or null, "history": the
+#                                  text of ROOT/releases.history or null, "venvs": {release: where
+#                                  its .venv points}} (what a deploy or rollback reads first)
+#   finish ROOT JSON               after a release passed its check, in one go: write the history
+#                                  (JSON "history", group "group", 0640), delete the release
+#                                  directories not in "keep" and the venvs in ROOT/venvs no kept
+#                                  release nor "live_venv" uses ("keep" null: prune nothing), drop
+#                                  the in-progress marker and the snapshot directory "snapshot";
+#                                  print what changed
+import grp
 import json
 import os
+import shutil
 import sys
 import time
 
 action, root = sys.argv[1], sys.argv[2]
 lock = os.path.join(root, ".deploy.lock")
 marker = os.path.join(root, ".deploy.in-progress")
+releases = os.path.join(root, "releases")
+history = os.path.join(root, "releases.history")
 
 
 def read(path):
@@ -27,6 +40,16 @@ def read(path):
         return None
     except ValueError:
         return {"unreadable": path}
+
+
+def venv_links():
+    """{release: where its .venv link points}, as the deploy wrote them."""
+    found = {}
+    for name in sorted(os.listdir(releases)) if os.path.isdir(releases) else []:
+        link = os.path.join(releases, name, ".venv")
+        if os.path.islink(link):
+            found[name] = os.readlink(link)
+    return found
 
 
 def write_exclusive(path, data):
@@ -72,6 +95,60 @@ elif action == "clear":
     else:
         print(json.dumps({"cleared": False}))
 elif action == "read":
-    print(json.dumps({"lock": read(lock), "in_progress": read(marker)}))
+    try:
+        with open(history) as handle:
+            history_text = handle.read()
+    except FileNotFoundError:
+        history_text = None
+    current = os.path.join(root, "current")
+    print(json.dumps({"lock": read(lock), "in_progress": read(marker),
+                      "current": os.readlink(current) if os.path.islink(current) else None,
+                      "history": history_text, "venvs": venv_links()}))
+elif action == "finish":
+    wanted = json.loads(sys.argv[3])
+    gid = grp.getgrnam(wanted["group"]).gr_gid
+    done = {"history_changed": False, "releases_deleted": [], "venvs_deleted": [], "cleared": False}
+    try:
+        with open(history) as handle:
+            done["history_changed"] = os.path.islink(history) or handle.read() != wanted["history"]
+    except FileNotFoundError:
+        done["history_changed"] = True
+    if done["history_changed"]:
+        temporary = history + ".new"
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(wanted["history"])
+        os.chown(temporary, 0, gid)
+        os.chmod(temporary, 0o640)
+        os.replace(temporary, history)
+    else:
+        found = os.stat(history, follow_symlinks=False)
+        if (found.st_uid, found.st_gid, found.st_mode & 0o7777) != (0, gid, 0o640):
+            os.chown(history, 0, gid, follow_symlinks=False)
+            os.chmod(history, 0o640)
+            done["history_changed"] = True
+    if wanted.get("keep") is not None:
+        keep = set(wanted["keep"])
+        for name in sorted(os.listdir(releases)) if os.path.isdir(releases) else []:
+            path = os.path.join(releases, name)
+            if name not in keep and os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+                done["releases_deleted"].append(name)
+        used = set(venv_links().values()) | {wanted["live_venv"]}
+        venvs = os.path.join(root, "venvs")
+        for name in sorted(os.listdir(venvs)) if os.path.isdir(venvs) else []:
+            path = os.path.join(venvs, name)
+            # Hidden entries (the builder's home) are not venvs.
+            if not name.startswith(".") and path not in used and os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+                done["venvs_deleted"].append(path)
+    if os.path.lexists(marker):
+        os.remove(marker)
+        done["cleared"] = True
+    if wanted.get("snapshot"):
+        shutil.rmtree(wanted["snapshot"], ignore_errors=True)
+    print(json.dumps(done))
 else:
     sys.exit(f"unknown action {action}")
