@@ -25,8 +25,8 @@ _SpecLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_sca
 @pytest.mark.parametrize("role", ROLES)
 def test_argument_specs_match_defaults(role):
     """The spec has the defaults' variables in order, with the same defaults, except required
-    options, which show none (their empty default lets preflight say what to set); each entry point
-    takes them all; each option has a description of its own; a template default is never rendered
+    options, which show none (their empty default lets preflight say what to set); main and
+    preflight take them all, every other entry point those it uses; each option has a description of its own; a template default is never rendered
     by the argument validation."""
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
     text = (ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text()
@@ -46,7 +46,11 @@ def test_argument_specs_match_defaults(role):
     assert len(set(descriptions)) == len(descriptions), "each option has its own description"
     for entry, body in spec.items():
         assert body.get("short_description"), entry
-        assert body["options"] == options, f"entry point {entry} takes the role's options"
+        if entry in ("main", "preflight"):
+            assert body["options"] == options, f"entry point {entry} takes all of the role's options"
+        else:
+            assert list(body["options"]) == [n for n in options if n in body["options"]], entry
+            assert all(body["options"][n] == options[n] for n in body["options"]), entry
     for line in text.splitlines():
         if "{{" in line and line.strip().startswith("default:"):
             assert "default: !unsafe" in line, line
@@ -66,3 +70,21 @@ def test_specs_and_readme_tables_are_generated_from_the_defaults():
         assert f"<!-- role-vars:{role} -->" in text, role
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "role-docs"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("role", "entry", "used", "unused"), [
+    # Named in the entry point's own tasks.
+    ("django_app", "finish", ["django_app_keep_releases", "django_app_prune", "django_app_root"], ["django_app_git_repo"]),
+    # Only through the role's vars (__gunicorn_units_ready) and a nested task file.
+    ("gunicorn", "run", ["gunicorn_service_enabled", "gunicorn_switch_timeout", "gunicorn_workers"], ["gunicorn_bind_tcp"]),
+    # What it writes and whom it notifies; not what only preflight and template check.
+    ("dotenv", "configure", ["dotenv_path", "dotenv_vars", "dotenv_notify"], ["dotenv_required_keys"]),
+    ("django_app", "live", ["django_app_root"], ["django_app_healthcheck_retries"]),
+])
+def test_an_entry_point_validates_the_options_it_uses(role, entry, used, unused):
+    """Ansible templates every option of an entry point when it is entered: the ones it uses are
+    checked, and only those (the full set is checked once, by preflight or main)."""
+    spec = yaml.load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text(), Loader=_SpecLoader)
+    options = spec["argument_specs"][entry]["options"]
+    assert set(used) <= set(options), set(used) - set(options)
+    assert not set(unused) & set(options)
