@@ -82,17 +82,26 @@ def test_an_app_already_removed_has_nothing_to_lock(tmp_path):
 
 def test_read_returns_everything_a_deploy_reads_first(tmp_path):
     (tmp_path / "releases" / "r1").mkdir(parents=True)
-    (tmp_path / "releases" / "r2").mkdir()
+    (tmp_path / "releases" / "r1" / ".release").write_text("")
+    (tmp_path / "releases" / "r2").mkdir()  # a deploy that never finished staging: no .release
+    (tmp_path / "releases" / "r3").mkdir()  # from before keyed venvs: no .venv, ran from ROOT/venv
+    (tmp_path / "releases" / "r3" / ".release").write_text("")
+    (tmp_path / "venvs" / "k1" / "bin").mkdir(parents=True)
+    (tmp_path / "venvs" / "k1" / "bin" / "python").write_text("")
     os.symlink(str(tmp_path / "venvs" / "k1"), tmp_path / "releases" / "r1" / ".venv")
+    os.symlink(str(tmp_path / "venvs" / "gone"), tmp_path / "releases" / "r2" / ".venv")
     os.symlink(str(tmp_path / "releases" / "r1"), tmp_path / "current")
     (tmp_path / "releases.history").write_text("r0\nr1\n")
     code, out = state("read", tmp_path)
     assert code == 0
     assert out == {"lock": None, "in_progress": None, "current": str(tmp_path / "releases" / "r1"),
-                   "history": "r0\nr1\n", "venvs": {"r1": str(tmp_path / "venvs" / "k1")}}
+                   "history": "r0\nr1\n", "releases": {
+                       "r1": {"complete": True, "venv": str(tmp_path / "venvs" / "k1"), "python": True},
+                       "r2": {"complete": False, "venv": str(tmp_path / "venvs" / "gone"), "python": False},
+                       "r3": {"complete": True, "venv": None, "python": False}}}
     empty = tmp_path / "new-app"
     empty.mkdir()
-    assert state("read", empty)[1] == {"lock": None, "in_progress": None, "current": None, "history": None, "venvs": {}}
+    assert state("read", empty)[1] == {"lock": None, "in_progress": None, "current": None, "history": None, "releases": {}}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="writes the history as root")

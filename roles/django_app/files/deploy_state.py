@@ -10,8 +10,10 @@
 #   clear ROOT                     the release went live and passed its check (or the host is back)
 #   read ROOT                      print {"lock": holder or null, "in_progress": marker or null,
 #                                  "current": where ROOT/current points or null, "history": the
-#                                  text of ROOT/releases.history or null, "venvs": {release: where
-#                                  its .venv points}} (what a deploy or rollback reads first)
+#                                  text of ROOT/releases.history or null, "releases": {release:
+#                                  {"complete": holds .release, "venv": where its .venv points or
+#                                  null, "python": that venv (or ROOT/venv) has bin/python}}}
+#                                  (what a deploy or rollback reads first)
 #   finish ROOT JSON               after a release passed its check, in one go: write the history
 #                                  (JSON "history", group "group", 0640), delete the release
 #                                  directories not in "keep" and the venvs in ROOT/venvs no kept
@@ -42,13 +44,14 @@ def read(path):
         return {"unreadable": path}
 
 
-def venv_links():
-    """{release: where its .venv link points}, as the deploy wrote them."""
+def release_venvs():
+    """{release directory: where its .venv link points, as the deploy wrote it, or None}."""
     found = {}
     for name in sorted(os.listdir(releases)) if os.path.isdir(releases) else []:
-        link = os.path.join(releases, name, ".venv")
-        if os.path.islink(link):
-            found[name] = os.readlink(link)
+        path = os.path.join(releases, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            link = os.path.join(path, ".venv")
+            found[name] = os.readlink(link) if os.path.islink(link) else None
     return found
 
 
@@ -103,7 +106,10 @@ elif action == "read":
     current = os.path.join(root, "current")
     print(json.dumps({"lock": read(lock), "in_progress": read(marker),
                       "current": os.readlink(current) if os.path.islink(current) else None,
-                      "history": history_text, "venvs": venv_links()}))
+                      "history": history_text, "releases": {
+                          name: {"complete": os.path.isfile(os.path.join(releases, name, ".release")), "venv": venv,
+                                 "python": os.path.exists(os.path.join(venv or os.path.join(root, "venv"), "bin", "python"))}
+                          for name, venv in release_venvs().items()}}))
 elif action == "finish":
     wanted = json.loads(sys.argv[3])
     gid = grp.getgrnam(wanted["group"]).gr_gid
@@ -136,7 +142,7 @@ elif action == "finish":
             if name not in keep and os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
                 done["releases_deleted"].append(name)
-        used = set(venv_links().values()) | {wanted["live_venv"]}
+        used = set(release_venvs().values()) | {wanted["live_venv"]}
         venvs = os.path.join(root, "venvs")
         for name in sorted(os.listdir(venvs)) if os.path.isdir(venvs) else []:
             path = os.path.join(venvs, name)
