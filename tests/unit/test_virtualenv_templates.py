@@ -18,7 +18,8 @@ def render(name, **values):
     env.filters["comment"] = lambda text: "\n".join("# " + line for line in text.splitlines())
     defaults = {"ansible_managed": "Ansible managed", "virtualenv_pip_index_url": "",
                 "virtualenv_pip_extra_index_urls": [], "virtualenv_pip_trusted_hosts": [],
-                "virtualenv_pip_ca_bundle_src": "", "__virtualenv_ca_bundle": "/srv/app/venvs/k/pip-ca-bundle.pem"}
+                "virtualenv_pip_ca_bundle_src": "", "__virtualenv_ca_bundle": "/srv/app/venvs/k/pip-ca-bundle.pem",
+                "__virtualenv_host_pip": {}}
     return env.get_template(name).render({**defaults, **values})
 
 
@@ -39,3 +40,14 @@ def test_uv_toml_holds_the_indexes_pip_conf_holds(values):
     assert uv.get("extra-index-url", []) == pip.get("extra-index-url", "").split()
     assert uv.get("allow-insecure-host", []) == pip.get("trusted-host", "").split()
     assert set(uv) <= {"index-url", "extra-index-url", "allow-insecure-host"}
+
+
+def test_uv_toml_takes_the_hosts_pip_settings_under_the_roles():
+    host = {"index-url": "https://mirror.example.test/simple", "extra-index-url": ["https://x.example.test/simple"],
+            "trusted-host": ["mirror.example.test"], "cert": "/etc/ssl/certs/corp.pem"}
+    uv = tomllib.loads(render("uv.toml.j2", __virtualenv_host_pip=host))
+    assert uv == {"index-url": "https://mirror.example.test/simple",
+                  "extra-index-url": ["https://x.example.test/simple"], "allow-insecure-host": ["mirror.example.test"]}
+    ours = tomllib.loads(render("uv.toml.j2", __virtualenv_host_pip=host,
+                                virtualenv_pip_index_url="https://private.example.test/simple"))
+    assert ours["index-url"] == "https://private.example.test/simple"

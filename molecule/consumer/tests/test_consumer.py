@@ -145,6 +145,16 @@ def test_what_the_developer_had_locally_did_not_ship(web):
         assert web.file(f"{release}/static/mysite/brand.css").exists
 
 
+def test_uv_built_the_venv_through_the_hosts_own_pip_configuration(web):
+    # The hosts trust the proxy's CA through /etc/pip.conf only (prepare.yml, as a base image
+    # would): uv, which does not read it, got the same CA, and installed the lock.
+    with web.sudo():
+        assert "cert = /etc/ssl/certs/controller-ca-bundle.pem" in web.file("/etc/pip.conf").content_string
+        venv = web.check_output("readlink -f /srv/mysite/current/.venv")
+        django = web.check_output(f"ls -d {venv}/lib/python3*/site-packages/django-*.dist-info")
+        assert web.file(f"{django}/INSTALLER").content_string.strip() == "uv"
+
+
 def _no_secret_in(text):
     assert sitetests.secrets_in(text, consumer.SECRETS) == []
 
