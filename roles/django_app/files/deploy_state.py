@@ -61,6 +61,20 @@ def write_exclusive(path, data):
         json.dump(data, handle)
 
 
+def replace_file(path, text, mode=0o600, gid=None):
+    """Put text at path atomically (a new file beside it, then a rename; links are not followed)."""
+    temporary = path + ".new"
+    if os.path.lexists(temporary):
+        os.remove(temporary)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    if gid is not None:
+        os.chown(temporary, 0, gid)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)
+
+
 if action == "lock" and not os.path.isdir(root):
     print(json.dumps({"held_by": None, "replaced": None, "absent": True}))
 elif action == "lock":
@@ -86,11 +100,7 @@ elif action == "unlock":
         print(json.dumps({"released": False, "held_by": current}))
 elif action == "mark":
     data = {"release": sys.argv[3], "previous": sys.argv[4], "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    temporary = marker + ".new"
-    if os.path.lexists(temporary):
-        os.remove(temporary)
-    write_exclusive(temporary, data)
-    os.replace(temporary, marker)
+    replace_file(marker, json.dumps(data))
 elif action == "clear":
     if os.path.lexists(marker):
         os.remove(marker)
@@ -120,15 +130,7 @@ elif action == "finish":
     except FileNotFoundError:
         done["history_changed"] = True
     if done["history_changed"]:
-        temporary = history + ".new"
-        if os.path.lexists(temporary):
-            os.remove(temporary)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(wanted["history"])
-        os.chown(temporary, 0, gid)
-        os.chmod(temporary, 0o640)
-        os.replace(temporary, history)
+        replace_file(history, wanted["history"], 0o640, gid)
     else:
         found = os.stat(history, follow_symlinks=False)
         if (found.st_uid, found.st_gid, found.st_mode & 0o7777) != (0, gid, 0o640):
