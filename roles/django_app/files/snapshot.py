@@ -1,13 +1,19 @@
 # Run by the host's python3. Save, restore or drop copies of the files a deploy may change.
 #
-#   save DIR PATH...   copy each PATH (owner, mode, times, ACLs: cp -a) into DIR, noting those missing
+#   save DIR PATH...   copy each PATH (owner, mode, times, ACLs: cp -a) into DIR, noting those missing;
+#                      prints, as JSON, the paths saved and each PATH as it is: {sha1, owner, group,
+#                      mode} (what the host_state module returns for a file), or null when missing
+#                      or not a regular file
 #   restore DIR        put every saved file back as it was (owner, mode, times; atomically), and
 #                      remove the ones that did not exist, then drop the copies (they hold the
 #                      old .env: nothing keeps them once they are back); prints the paths it
 #                      changed as JSON. Run again, it finds nothing to restore.
 #   drop DIR           forget the snapshot
+import grp
+import hashlib
 import json
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -16,6 +22,26 @@ import tempfile
 
 action, snapshot = sys.argv[1], sys.argv[2]
 manifest = os.path.join(snapshot, "manifest.json")
+
+
+def found(path):
+    """The file as it is, or None: a role that would write the same content may skip its write."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return None
+    info = os.stat(path)
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return {"sha1": digest.hexdigest(), "owner": owner, "group": group, "mode": "%04o" % stat.S_IMODE(info.st_mode)}
 
 
 def same(a, b):
@@ -54,7 +80,8 @@ if action == "save":
         entries.append({"path": path, "copy": copy})
     with open(manifest, "w") as out:
         json.dump(entries, out)
-    print(json.dumps([e["path"] for e in entries if e["copy"]]))
+    print(json.dumps({"saved": [e["path"] for e in entries if e["copy"]],
+                      "files": {path: found(path) for path in sys.argv[3:]}}))
 elif action == "restore":
     changed = []
     if os.path.exists(manifest):
