@@ -4,7 +4,9 @@
 #
 # Run it as the service's user: reading another user's /proc/PID/cwd needs CAP_SYS_PTRACE.
 # argv: unit, chdir (e.g. /srv/app/current), venv, workers expected (unless the master's
-# command line says), timeout seconds
+# command line says), timeout seconds, and optionally the socket unit: then the output also
+# holds "units", systemctl show's ActiveState, NeedDaemonReload and UnitFileState of the service
+# and of the socket (one read of the host before run.yml decides what to do).
 # A worker's working directory is its master's at fork time, and the master re-enters chdir on
 # every reload: workers in the new release import the new code.
 import json
@@ -14,6 +16,7 @@ import sys
 import time
 
 unit, chdir, venv, expected, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+socket_unit = sys.argv[6] if len(sys.argv) > 6 else None
 want_dir = os.path.realpath(chdir)
 
 
@@ -85,5 +88,10 @@ while True:
     if ok or time.monotonic() > deadline:
         break
     time.sleep(0.2)
+if socket_unit:
+    shown = subprocess.run(["systemctl", "show", unit, socket_unit, "-p", "ActiveState", "-p", "NeedDaemonReload",
+                            "-p", "UnitFileState"], capture_output=True, text=True, check=True).stdout
+    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in shown.split("\n\n")]
+    now["units"] = {"service": blocks[0], "socket": blocks[1] if len(blocks) > 1 else {}}
 print(json.dumps(now))
 sys.exit(0 if ok else 1)
