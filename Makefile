@@ -59,7 +59,7 @@ unit: venv demo-venv  ## pytest: the collection's plugins and the demo app
 	cd $(DEMO_APP) && $(CURDIR)/$(DEMO_VENV)/bin/pytest
 
 molecule: venv demo-venv images  ## Every molecule scenario, on Debian 12 and 13 containers (scripts/molecule-lanes)
-	scripts/molecule-lanes "deploys mariadb" "web apps" "db consumer nginx harness"
+	scripts/molecule-lanes "web" "db consumer harness" "apps mariadb nginx"
 
 # lint and unit go beside the molecule lanes (each target's output printed whole when it ends).
 test: venv demo-venv images  ## Everything CI runs

@@ -28,7 +28,7 @@ from conftest import (
     via_nginx,
 )
 
-ENVIRONMENTS = {"deploys-prod-bookworm": "prod", "deploys-staging-trixie": "staging"}
+ENVIRONMENTS = {"web-prod-bookworm": "prod", "web-staging-trixie": "staging"}
 FAST_HEALTH = {"django_app_healthcheck_retries": 3, "django_app_healthcheck_delay": 1}
 BUILDER = f"{APP}-build"
 
@@ -125,12 +125,12 @@ SLOW_CHECK = {"django_app_healthcheck_expect": "never-in-the-body", "django_app_
 
 
 def test_a_second_deploy_is_refused_at_once_naming_the_first(hosts):
-    prod = [h for h in hosts if name_of(h) == "deploys-prod-bookworm"][0]
+    prod = [h for h in hosts if name_of(h) == "web-prod-bookworm"][0]
     first = _start_deploy({**SLOW_CHECK, "django_app_dotenv": {"SELF_URL": "http://127.0.0.1:8000", "RUN": "first"}})
     try:
         _wait_for(prod, f"{ROOT}/.deploy.lock")
         started = time.monotonic()
-        second = run_site("-e", json.dumps(FAST_HEALTH), "--limit", "deploys-prod-bookworm", playbook="playbooks/deploy.yml")
+        second = run_site("-e", json.dumps(FAST_HEALTH), "--limit", "web-prod-bookworm", playbook="playbooks/deploy.yml")
         took = time.monotonic() - started
         out = " ".join((second.stdout + second.stderr).split())
         assert second.returncode != 0
@@ -212,7 +212,7 @@ def test_an_interrupted_deploy_is_recovered_by_the_next_run(hosts, tmp_path):
 def test_inputs_that_would_damage_a_host_are_refused(hosts, values, message):
     before = {h: (current_release(h), h.check_output("getent passwd www-data"), h.check_output("ls -la /etc | md5sum"))
               for h in hosts}
-    result = run_site("-e", json.dumps(values), "--limit", "deploys-prod-bookworm")
+    result = run_site("-e", json.dumps(values), "--limit", "web-prod-bookworm")
     out = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0 and message in out, out[-3000:]
     for h in hosts:

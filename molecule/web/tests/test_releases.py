@@ -2,8 +2,7 @@
 zero-downtime switches under load, health-gated, failed releases rolled back, the rollout
 stopped at the first failed batch, rollbacks, pruning, venvs keyed by the lock.
 
-The steps share state and run in file order (before test_security.py), over both hosts,
-from the release site.yml deployed."""
+The steps share state and run in file order (after test_lifecycle.py), over both hosts."""
 
 import json
 import re
@@ -197,12 +196,12 @@ def test_e_a_failed_health_check_switches_back_and_stops_the_rollout(hosts, tmp_
     before = {h: shared_state(h) for h in hosts}
     broken = app_copy(tmp_path, "3.2.0", break_prod)
     result = deploy("-e", "deploy_serial=1", django_app_src=str(broken))
-    assert_failed_and_unchanged(hosts, result, before, "deploys-prod-bookworm: release",
+    assert_failed_and_unchanged(hosts, result, before, "web-prod-bookworm: release",
                                 "failed at 'Check how the app answers /healthz'",
-                                "deploys-prod-bookworm is back on release")
+                                "web-prod-bookworm is back on release")
     recap = result.stdout.split("PLAY RECAP")[-1]
-    assert "deploys-staging-trixie" not in recap or re.search(r"deploys-staging-trixie +: ok=0 ", recap), recap
-    prod, staging = hosts_by_name(hosts, "deploys-prod-bookworm"), hosts_by_name(hosts, "deploys-staging-trixie")
+    assert "web-staging-trixie" not in recap or "web-staging-trixie         : ok=0" in recap, recap
+    prod, staging = hosts_by_name(hosts, "web-prod-bookworm"), hosts_by_name(hosts, "web-staging-trixie")
     # Prod switched, failed and came back (its failed release stays until pruned); staging,
     # in the next batch, never saw the release.
     assert len(prod.check_output(f"ls {ROOT}/releases").split()) > len(staging.check_output(f"ls {ROOT}/releases").split())
