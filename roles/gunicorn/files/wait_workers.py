@@ -1,6 +1,7 @@
 # Run by the host's python3: wait until the service's master runs the expected venv and every
 # worker runs in the expected code directory (the release `current` points to), then print
 # the state as JSON. Exit 1 with the stale workers named if that does not happen in time.
+# Every worker must have booted (imported the app: see booted()) and the state must hold.
 #
 # Run it as the service's user: reading another user's /proc/PID/cwd needs CAP_SYS_PTRACE.
 # argv: unit, chdir (e.g. /srv/app/current), venv, workers expected (unless the master's
@@ -15,12 +16,24 @@ import subprocess
 import sys
 import time
 
-unit, chdir, venv, expected, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
-socket_unit = sys.argv[6] if len(sys.argv) > 6 else None
-want_dir = os.path.realpath(chdir)
+
+def booted(pid):
+    """Whether the worker finished booting (it imported the app and serves): True, False, or None
+    when this cannot be told. Each worker keeps an unlinked temporary file, wgunicorn-*, that it
+    touches from its serving loop on (its heartbeat to the master): gunicorn before 22 toggles its
+    mode (created 0600), later ones set its mtime to the monotonic clock (created with ctime =
+    mtime = the wall clock). A worker that cannot import the app exits before it touches it."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            if os.path.basename(os.readlink(f"/proc/{pid}/fd/{fd}")).startswith("wgunicorn-"):
+                tmp = os.stat(f"/proc/{pid}/fd/{fd}")
+                return (tmp.st_mode & 0o777) != 0o600 or abs(tmp.st_mtime - tmp.st_ctime) > 1.0
+    except OSError:
+        pass
+    return None
 
 
-def state():
+def state(unit, want_dir, venv, expected):
     props = subprocess.run(
         ["systemctl", "show", unit, "-p", "MainPID", "-p", "ActiveState"], capture_output=True, text=True, check=True
     ).stdout
@@ -49,7 +62,7 @@ def state():
                 cwd = "(not readable)"
             except OSError:
                 continue
-            workers.append({"pid": int(pid), "cwd": cwd})
+            workers.append({"pid": int(pid), "cwd": cwd, "booted": booted(pid)})
     return {
         "active": values.get("ActiveState", ""),
         "master": master,
@@ -70,28 +83,46 @@ def good(now):
         and now["venv_ok"]
         and len(now["workers"]) >= now["expected"]
         and not now["stale"]
+        and all(w["booted"] is not False for w in now["workers"])
     )
 
 
-# Workers that cannot import the app exit within a second of their fork, and the master
-# follows them: the state must hold for SETTLE seconds, with the same master and workers.
-SETTLE = 1.5
-deadline = time.monotonic() + timeout
-while True:
-    now = state()
-    ok = good(now)
-    if ok and timeout > 0:
-        time.sleep(SETTLE)
-        later = state()
-        ok = good(later) and later["master"] == now["master"] and later["workers"] == now["workers"]
-        now = later
-    if ok or time.monotonic() > deadline:
-        break
-    time.sleep(0.2)
-if socket_unit:
-    shown = subprocess.run(["systemctl", "show", unit, socket_unit, "-p", "ActiveState", "-p", "NeedDaemonReload",
-                            "-p", "UnitFileState"], capture_output=True, text=True, check=True).stdout
-    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in shown.split("\n\n")]
-    now["units"] = {"service": blocks[0], "socket": blocks[1] if len(blocks) > 1 else {}}
-print(json.dumps(now))
-sys.exit(0 if ok else 1)
+def same(a, b):
+    return a["master"] == b["master"] and [w["pid"] for w in a["workers"]] == [w["pid"] for w in b["workers"]]
+
+
+# Workers that cannot import the app exit before they boot, and the master follows them. When
+# every worker is seen booted, the state must still hold a moment later (SETTLE_BOOTED); when
+# that cannot be seen (no heartbeat file found), it must hold for SETTLE seconds, the time a
+# worker that cannot import the app takes to die.
+SETTLE, SETTLE_BOOTED = 1.5, 0.2
+
+
+def main():
+    unit, chdir, venv, expected, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+    socket_unit = sys.argv[6] if len(sys.argv) > 6 else None
+    want_dir = os.path.realpath(chdir)
+    deadline = time.monotonic() + timeout
+    while True:
+        now = state(unit, want_dir, venv, expected)
+        ok = good(now)
+        if ok and timeout > 0:
+            seen = all(w["booted"] for w in now["workers"])
+            time.sleep(SETTLE_BOOTED if seen else SETTLE)
+            later = state(unit, want_dir, venv, expected)
+            ok = good(later) and same(later, now)
+            now = later
+        if ok or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if socket_unit:
+        shown = subprocess.run(["systemctl", "show", unit, socket_unit, "-p", "ActiveState", "-p", "NeedDaemonReload",
+                                "-p", "UnitFileState"], capture_output=True, text=True, check=True).stdout
+        blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in shown.split("\n\n")]
+        now["units"] = {"service": blocks[0], "socket": blocks[1] if len(blocks) > 1 else {}}
+    print(json.dumps(now))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
