@@ -58,7 +58,8 @@ options:
     elements: str
     default: []
   contents:
-    description: Small text files (up to 64 KiB) whose content to return (C(null) for a missing one); links are followed.
+    description: Text files whose whole content to return (C(null) for a missing one); links are followed. For
+      small files (requirement files, .env.template, records), as the content travels in the module's result.
     type: list
     elements: str
     default: []
@@ -227,7 +228,7 @@ def _units(names):
 def _content(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(65536)
+            return handle.read()
     except OSError:
         return None
 

@@ -22,7 +22,11 @@ def state(*args):
 
 def test_a_second_deploy_is_refused_naming_the_holder_and_only_the_holder_unlocks(tmp_path):
     first = {"host": "laptop", "user": "alice", "pid": 101, "token": "t1"}
-    assert state("lock", tmp_path, json.dumps(first)) == (0, {"held_by": None, "replaced": None})
+    code, out = state("lock", tmp_path, json.dumps(first))
+    assert (code, out["held_by"], out["replaced"]) == (0, None, None)
+    # Once it holds the lock, what `read` would print next (the run does not read again).
+    assert out["live"] == state("read", tmp_path)[1]
+    assert out["live"]["lock"]["token"] == "t1"
     code, out = state("lock", tmp_path, json.dumps({"host": "ci", "user": "bob", "pid": 202, "token": "t2"}))
     assert code == 3
     assert {k: out["held_by"][k] for k in ("host", "user", "pid")} == {"host": "laptop", "user": "alice", "pid": 101}

@@ -1,10 +1,11 @@
 # Run by the host's python3 as root. One deploy at a time per app, and a trace of a deploy that
 # did not finish.
 #
-#   lock ROOT HOLDER_JSON [break]  take ROOT/.deploy.lock (created exclusively); if another run
-#                                  holds it, print its holder as JSON and exit 3 (with "break":
-#                                  take it over, printing the holder it replaced); no ROOT (an app
-#                                  already removed): nothing to lock, say so
+#   lock ROOT HOLDER_JSON [break]  take ROOT/.deploy.lock (created exclusively) and print what
+#                                  `read` prints as "live" (what the run holding the lock reads
+#                                  first); if another run holds it, print its holder as JSON and
+#                                  exit 3 (with "break": take it over, printing the holder it
+#                                  replaced); no ROOT (an app already removed): nothing to lock, say so
 #   unlock ROOT TOKEN              drop the lock if this run (TOKEN) holds it
 #   mark ROOT RELEASE PREVIOUS     note that ROOT/current is about to move to RELEASE, not yet proven
 #   clear ROOT                     the release went live and passed its check (or the host is back)
@@ -75,6 +76,22 @@ def replace_file(path, text, mode=0o600, gid=None):
     os.replace(temporary, path)
 
 
+def live():
+    """What `read` prints."""
+    try:
+        with open(history) as handle:
+            history_text = handle.read()
+    except FileNotFoundError:
+        history_text = None
+    current = os.path.join(root, "current")
+    return {"lock": read(lock), "in_progress": read(marker),
+            "current": os.readlink(current) if os.path.islink(current) else None,
+            "history": history_text, "releases": {
+                name: {"complete": os.path.isfile(os.path.join(releases, name, ".release")), "venv": venv,
+                       "python": os.path.exists(os.path.join(venv or os.path.join(root, "venv"), "bin", "python"))}
+                for name, venv in release_venvs().items()}}
+
+
 if action == "lock" and not os.path.isdir(root):
     print(json.dumps({"held_by": None, "replaced": None, "absent": True}))
 elif action == "lock":
@@ -90,7 +107,7 @@ elif action == "lock":
     except FileExistsError:
         print(json.dumps({"held_by": read(lock)}))
         sys.exit(3)
-    print(json.dumps({"held_by": None, "replaced": replaced}))
+    print(json.dumps({"held_by": None, "replaced": replaced, "live": live()}))
 elif action == "unlock":
     current = read(lock)
     if current is not None and current.get("token") == sys.argv[3]:
@@ -108,18 +125,7 @@ elif action == "clear":
     else:
         print(json.dumps({"cleared": False}))
 elif action == "read":
-    try:
-        with open(history) as handle:
-            history_text = handle.read()
-    except FileNotFoundError:
-        history_text = None
-    current = os.path.join(root, "current")
-    print(json.dumps({"lock": read(lock), "in_progress": read(marker),
-                      "current": os.readlink(current) if os.path.islink(current) else None,
-                      "history": history_text, "releases": {
-                          name: {"complete": os.path.isfile(os.path.join(releases, name, ".release")), "venv": venv,
-                                 "python": os.path.exists(os.path.join(venv or os.path.join(root, "venv"), "bin", "python"))}
-                          for name, venv in release_venvs().items()}}))
+    print(json.dumps(live()))
 elif action == "finish":
     wanted = json.loads(sys.argv[3])
     gid = grp.getgrnam(wanted["group"]).gr_gid
