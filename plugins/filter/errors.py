@@ -1,6 +1,7 @@
 """What a failed command's error output says, in a few lines.
 
     error_lines(text, limit=12) -> the lines that explain the failure
+    output_steps(text)            -> {step: its output}, for output split by "== initech: STEP" lines
 
 The last line of stderr is rarely the cause: Django's system checks print their ERRORS: before their
 WARNINGS:, and a traceback ends with the exception but starts with where it came from.
@@ -45,8 +46,27 @@ def error_lines(text, limit: int = 12) -> list[str]:
     return found[-int(limit):] if len(found) > int(limit) else found
 
 
+_STEP = re.compile(r"^== initech: (\S+)$")
+
+
+def output_steps(text) -> dict:
+    """Split the output of a command that runs several steps (roles/django_app/files/prepare.py)
+    into each step's own output, by the "== initech: STEP" line printed before each; the output
+    before the first is left out."""
+    steps: dict = {}
+    current = None
+    for line in str(text or "").splitlines():
+        found = _STEP.match(line)
+        if found:
+            current = found.group(1)
+            steps[current] = []
+        elif current is not None:
+            steps[current].append(line)
+    return {step: "\n".join(lines) for step, lines in steps.items()}
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self):
-        return {"error_lines": error_lines}
+        return {"error_lines": error_lines, "output_steps": output_steps}

@@ -74,7 +74,8 @@ def test_a0_a_deploy_with_nothing_new_ends_after_one_read_of_each_host(hosts):
         assert f"{name}: release {release_id(h)} is live, with this run's venv, .env and units" in again.stdout
         assert main_pid(h) == pids[h], "gunicorn was not restarted or reloaded"
     # No lock, stage, migrate, collectstatic, check or reload: the play ended after the probe.
-    for task in ("Take the deploy lock", "migrate", "collectstatic", "Check how the app answers", "Reload"):
+    for task in ("Take the deploy lock", "collect the static files", "Django prepared", "Check how the app answers",
+                 "Reload"):
         assert not ran(again.stdout, task), task
 
 
@@ -150,7 +151,8 @@ def test_c_a_failing_migration_leaves_the_live_release_serving(hosts, tmp_path):
     pids = {h: main_pid(h) for h in hosts}
     result = deploy(django_app_src=str(app_copy(tmp_path, "3.0.0", broken_migration)))
     # The error lines of manage.py's output, not its last line: the exception and where it rose.
-    assert_failed_and_unchanged(hosts, result, before, "failed at 'Apply the database migrations",
+    assert_failed_and_unchanged(hosts, result, before, "failed at 'Check that Django prepared the release': "
+                                "manage.py migrate failed (exit status 1)",
                                 "RuntimeError: this migration fails on purpose", "0002_broken.py")
     output = result.stdout + result.stderr
     for h in hosts:
