@@ -137,6 +137,12 @@ def test_finish_records_prunes_and_clears_in_one_call(tmp_path):
     assert sorted(p.name for p in releases.iterdir()) == ["planted", "r2", "r3"] and outside.is_dir()
     assert sorted(p.name for p in venvs.iterdir()) == [".builder", "k1", "k2"]
     assert not (tmp_path / ".deploy.in-progress").exists() and not (tmp_path / ".deploy-snapshot").exists()
+    # With the lock's token: the lock goes too, only the holder's.
+    state("lock", tmp_path, json.dumps({"pid": 5, "token": "t5"}))
+    assert state("finish", tmp_path, json.dumps({**wanted, "token": "other"}))[1]["released"] is None
+    assert (tmp_path / ".deploy.lock").exists()
+    assert state("finish", tmp_path, json.dumps({**wanted, "token": "t5"}))[1]["released"] == "t5"
+    assert not (tmp_path / ".deploy.lock").exists()
     # Again: nothing to do, nothing said to change.
     assert state("finish", tmp_path, json.dumps(wanted))[1] == {
         "history_changed": False, "releases_deleted": [], "venvs_deleted": [], "cleared": False}

@@ -19,7 +19,8 @@
 #                                  (JSON "history", group "group", 0640), delete the release
 #                                  directories not in "keep" and the venvs in ROOT/venvs no kept
 #                                  release nor "live_venv" uses ("keep" null: prune nothing), drop
-#                                  the in-progress marker and the snapshot directory "snapshot";
+#                                  the in-progress marker and the snapshot directory "snapshot",
+#                                  and the lock when the run holding it ("token") is done with it;
 #                                  print what changed
 import grp
 import json
@@ -163,6 +164,12 @@ elif action == "finish":
         done["cleared"] = True
     if wanted.get("snapshot"):
         shutil.rmtree(wanted["snapshot"], ignore_errors=True)
+    if wanted.get("token"):
+        holder = read(lock)
+        # The token released (unlock.yml then has nothing to do), or null.
+        done["released"] = wanted["token"] if holder is not None and holder.get("token") == wanted["token"] else None
+        if done["released"]:
+            os.remove(lock)
     print(json.dumps(done))
 else:
     sys.exit(f"unknown action {action}")
