@@ -227,7 +227,8 @@ def _units(names):
 
 def _content(path):
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        # newline="": the text as it is (CRLF too), as slurp would give it.
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
             return handle.read()
     except OSError:
         return None

@@ -124,6 +124,7 @@ def test_finish_records_prunes_and_clears_in_one_call(tmp_path):
     os.chmod(tmp_path / "releases.history", 0o644)
     state("mark", tmp_path, "r3", "r2")
     (tmp_path / ".deploy-snapshot").mkdir()
+    (releases / ".r4.tar.gz").write_bytes(b"code a deploy sent, then died before unpacking")
     group = grp.getgrgid(os.getgid()).gr_name
     wanted = {"history": "r1\nr2\nr3\n", "group": group, "keep": ["r2", "r3"], "live_venv": str(venvs / "k2"),
               "snapshot": str(tmp_path / ".deploy-snapshot")}
@@ -134,7 +135,7 @@ def test_finish_records_prunes_and_clears_in_one_call(tmp_path):
     history = tmp_path / "releases.history"
     assert history.read_text() == "r1\nr2\nr3\n"
     assert (history.stat().st_uid, history.stat().st_mode & 0o777) == (0, 0o640)
-    assert sorted(p.name for p in releases.iterdir()) == ["planted", "r2", "r3"] and outside.is_dir()
+    assert sorted(p.name for p in releases.iterdir()) == ["planted", "r2", "r3"] and outside.is_dir()  # no .r4.tar.gz
     assert sorted(p.name for p in venvs.iterdir()) == [".builder", "k1", "k2"]
     assert not (tmp_path / ".deploy.in-progress").exists() and not (tmp_path / ".deploy-snapshot").exists()
     # With the lock's token: the lock goes too, only the holder's.

@@ -68,3 +68,12 @@ def test_acls_name_their_users_and_skip_the_base_entries(tmp_path):
     state = host_state(acls=[str(tmp_path), str(tmp_path / "missing")])
     assert state["acls"][str(tmp_path)] == ["default:group:root:r--", "user:root:r-x"]
     assert state["acls"][str(tmp_path / "missing")] is None
+
+
+def test_contents_are_whole_and_as_written(tmp_path):
+    # A lock over 64 KiB, with CRLF line ends: as slurp would give it (the deploy hashes it).
+    lock = tmp_path / "requirements.txt"
+    text = "".join(f"package-{n}==1.0.{n} \\\r\n    --hash=sha256:{n:064x}\r\n" for n in range(800))
+    lock.write_bytes(text.encode())
+    assert len(text) > 65536
+    assert host_state(contents=[str(lock)])["contents"][str(lock)] == text

@@ -36,7 +36,8 @@ def host_vars(overrides):
     for name, value in overrides.items():
         if value is None:
             del host[name]
-    host.update(ansible_connection="local", ansible_python_interpreter=sys.executable)
+    # Local, as whoever runs the tests: no sudo (the playbooks' become is for real hosts).
+    host.update(ansible_connection="local", ansible_python_interpreter=sys.executable, ansible_become=False)
     return host
 
 

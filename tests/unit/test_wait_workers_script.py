@@ -111,3 +111,12 @@ def test_a_process_without_a_heartbeat_file_cannot_be_told():
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_why_names_what_is_not_ready():
+    base = {"active": "active", "master": 10, "venv_ok": True, "expected": 2, "stale": [],
+            "workers": [{"pid": 11, "booted": True}, {"pid": 12, "booted": False}]}
+    assert wait_workers.why(base) == "workers 12 have not booted (importing the app)"
+    assert wait_workers.why({**base, "active": "failed"}) == "the service is failed"
+    assert wait_workers.why({**base, "workers": [{"pid": 11, "booted": True}], "stale": [{"pid": 9}]}) == (
+        "1 of 2 workers; workers 9 still in an older release")

@@ -108,7 +108,12 @@ elif action == "lock":
     except FileExistsError:
         print(json.dumps({"held_by": read(lock)}))
         sys.exit(3)
-    print(json.dumps({"held_by": None, "replaced": replaced, "live": live()}))
+    try:
+        state = live()
+    except Exception:
+        os.remove(lock)  # not held by a run that never learned it took it
+        raise
+    print(json.dumps({"held_by": None, "replaced": replaced, "live": state}))
 elif action == "unlock":
     current = read(lock)
     if current is not None and current.get("token") == sys.argv[3]:
@@ -151,6 +156,8 @@ elif action == "finish":
             if name not in keep and os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
                 done["releases_deleted"].append(name)
+            elif name.startswith(".") and name.endswith(".tar.gz") and os.path.isfile(path):
+                os.remove(path)  # the code of a deploy interrupted before it unpacked it
         used = set(release_venvs().values()) | {wanted["live_venv"]}
         venvs = os.path.join(root, "venvs")
         for name in sorted(os.listdir(venvs)) if os.path.isdir(venvs) else []:

@@ -87,6 +87,23 @@ def good(now):
     )
 
 
+def why(now):
+    """What is not right in a state good() refused, in a few words."""
+    if now["active"] != "active" or not now["master"]:
+        return f"the service is {now['active'] or 'not running'}"
+    if not now["venv_ok"]:
+        return "its master does not run the expected venv"
+    reasons = []
+    if len(now["workers"]) < now["expected"]:
+        reasons.append(f"{len(now['workers'])} of {now['expected']} workers")
+    if now["stale"]:
+        reasons.append(f"workers {', '.join(str(w['pid']) for w in now['stale'])} still in an older release")
+    booting = [str(w["pid"]) for w in now["workers"] if w["booted"] is False]
+    if booting:
+        reasons.append(f"workers {', '.join(booting)} have not booted (importing the app)")
+    return "; ".join(reasons) or "its master or workers changed while it settled"
+
+
 def same(a, b):
     return a["master"] == b["master"] and [w["pid"] for w in a["workers"]] == [w["pid"] for w in b["workers"]]
 
@@ -121,6 +138,8 @@ def main():
         blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in shown.split("\n\n")]
         now["units"] = {"service": blocks[0], "socket": blocks[1] if len(blocks) > 1 else {}}
     print(json.dumps(now))
+    if not ok:  # the reason, for the deploy's error message
+        print(f"Error: {unit} not ready after {timeout:g} s: {why(now)}", file=sys.stderr)
     sys.exit(0 if ok else 1)
 
 
