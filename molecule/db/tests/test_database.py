@@ -126,6 +126,16 @@ def test_max_connections_is_sized_from_the_web_tiers_pools(db):
     assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
 
 
+def test_a_run_limited_to_one_web_host_keeps_the_limit_the_others_need(db):
+    """--limit db,one web host: the db play hears from that host only. PostgreSQL keeps the
+    connection slots of the whole web tier and is not restarted: the other host keeps its pool."""
+    started = psql(db, "SELECT pg_postmaster_start_time()")
+    result = run_site(playbook="playbooks/db.yml", limit="db-trixie,pgweb-prod-bookworm")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
+    assert psql(db, "SELECT pg_postmaster_start_time()") == started
+
+
 def test_a_deploy_leaves_the_pool_open_for_the_first_burst(db, tmp_path):
     """Once a release is live, pgbouncer holds the server connections the workers can use at once
     (up to the pool: 100), so the first burst does not wait for PostgreSQL to start backends."""
