@@ -5,7 +5,7 @@ over SSH as a non-root user with sudo, against Debian 13 hosts.
     make bench-ansible                  (or: .venv/bin/python bench/ansible.py [options])
       --sizes 1,8                       web hosts per run (plus the db host)
       --configs ours,defaults,mitogen   ansible configurations side by side
-      --cases noop-site,noop-deploy,code-deploy,lock-deploy,rollback
+      --cases noop-site,noop-deploy,code-deploy,lock-deploy,rollback,floor
       --keep                            leave the hosts up (bench/ssh-hosts.yml -e bench_state=absent)
       --skip-first                      no first converge (the hosts of an earlier --keep run)
 
@@ -23,8 +23,9 @@ Configurations:
 
 For each configuration and size the hosts are first brought up to date (site.yml, not
 measured), then: a no-op site.yml, a no-op deploy.yml, a deploy of a template change (same
-lock), a deploy of a new lock (a new venv), and rollback.yml. Exits non-zero only when a run
-fails; the goals are reported, not asserted.
+lock), a deploy of a new lock (a new venv), rollback.yml, and the floor: a playbook of 40
+trivial asserts, what ansible-core alone costs per task and host on this machine. Exits non-zero
+only when a run fails; the goals are reported, not asserted.
 """
 
 import argparse
@@ -47,7 +48,8 @@ import consumer  # noqa: E402  (the site a team writes; reads the two variables 
 
 DB = "bench-a-db"
 WEB_COUNT = 8
-ALL_CASES = ["noop-site", "noop-deploy", "code-deploy", "lock-deploy", "rollback"]
+ALL_CASES = ["noop-site", "noop-deploy", "code-deploy", "lock-deploy", "rollback", "floor"]
+FLOOR_TASKS = 40
 CASE_LABELS = {
     "first": "first converge (site.yml)",
     "noop-site": "no-op site.yml",
@@ -55,6 +57,7 @@ CASE_LABELS = {
     "code-deploy": "code-only deploy.yml (a template changed)",
     "lock-deploy": "new-lock deploy.yml (a new venv)",
     "rollback": "rollback.yml",
+    "floor": f"ansible-core's floor: {FLOOR_TASKS} trivial asserts on the web hosts",
 }
 # A pure-Python package the new-lock case pins, a different version each time: every one is a
 # lock no venv was built for.
@@ -144,14 +147,28 @@ def hosts_cpu(names: list[str]) -> float | None:
     return total
 
 
+def write_floor() -> Path:
+    """A playbook of FLOOR_TASKS local asserts on the web hosts: what ansible-core itself costs per
+    task and host (a worker forked for each, its arguments templated), none of this collection's
+    work. Its growth from 1 to 8 hosts is the least any playbook's can be on this machine."""
+    task = ("    - name: Check a value ({n})\n      ansible.builtin.assert:\n"
+            "        that: [\"value is string and value is match('^[a-z]+$')\"]\n        quiet: true\n")
+    path = WORK / "floor.yml"
+    path.write_text("---\n- name: ansible-core's floor\n  hosts: web\n  gather_facts: false\n  vars:\n    value: abc\n"
+                    "  tasks:\n" + "".join(task.format(n=n) for n in range(1, FLOOR_TASKS + 1)))
+    return path
+
+
 def run(playbook: str, size: int, config: str) -> dict:
-    """ansible-playbook initech.django.<playbook> -i inventories/prod, limited to `size` web hosts."""
+    """ansible-playbook initech.django.<playbook> (or a playbook file) -i inventories/prod, limited
+    to `size` web hosts."""
     env = consumer.site_env()
     env.update(CONFIGS[config][1])
     if config == "mitogen":
         env["ANSIBLE_STRATEGY_PLUGINS"] = mitogen_strategy_dir()
     limit = ",".join([DB] + [f"bench-a-web{i}" for i in range(1, size + 1)])
-    cmd = [str(VENV_BIN / "ansible-playbook"), f"initech.django.{playbook}", "-i", "inventories/prod",
+    target = playbook if playbook.endswith(".yml") else f"initech.django.{playbook}"
+    cmd = [str(VENV_BIN / "ansible-playbook"), target, "-i", "inventories/prod",
            "--vault-password-file", str(consumer.VAULT_PASSWORD), "-l", limit]
     hosts_before = hosts_cpu(limit.split(","))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -162,7 +179,7 @@ def run(playbook: str, size: int, config: str) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     hosts_after = hosts_cpu(limit.split(","))
     hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
-    log = WORK / "logs" / f"{config}-{size}-{playbook}-{int(time.time())}.log"
+    log = WORK / "logs" / f"{config}-{size}-{Path(playbook).stem}-{int(time.time())}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(result.stdout + result.stderr)
     recap = consumer.recap(result)
@@ -235,7 +252,8 @@ def main() -> int:
                         change_code(counter)
                     if case == "lock-deploy":
                         change_lock(counter)
-                    playbook = {"noop-site": "site", "rollback": "rollback"}.get(case, "deploy")
+                    playbook = {"noop-site": "site", "rollback": "rollback",
+                                "floor": str(write_floor())}.get(case, "deploy")
                     results[(case, config, size)] = r = run(playbook, size, config)
                     print(f"   {CASE_LABELS[case]}: {cell(r)}", flush=True)
     finally:
