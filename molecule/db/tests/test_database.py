@@ -136,6 +136,22 @@ def test_a_run_limited_to_one_web_host_keeps_the_limit_the_others_need(db):
     assert psql(db, "SELECT pg_postmaster_start_time()") == started
 
 
+def test_a_limited_run_that_cannot_read_the_limit_in_force_stops_before_changing_it(db):
+    """The same limited run with PostgreSQL down: the limit in force cannot be read, so the run
+    stops on the db host, saying why (psql's error), before it configures anything."""
+    db.check_output("systemctl stop postgresql")
+    try:
+        result = run_site(playbook="playbooks/db.yml", limit="db-trixie,pgweb-prod-bookworm")
+        out = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode != 0
+        assert "outside this run (--limit), so the connection limit may only go up" in out, out[-3000:]
+        assert "could not be read (postgres: psql:" in out, out[-3000:]
+        assert "Set up PostgreSQL for the web hosts" not in out.split("could not be read")[1]
+    finally:
+        db.check_output("systemctl start postgresql")
+    assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
+
+
 def test_a_deploy_leaves_the_pool_open_for_the_first_burst(db, tmp_path):
     """Once a release is live, pgbouncer holds the server connections the workers can use at once
     (up to the pool: 100), so the first burst does not wait for PostgreSQL to start backends."""
