@@ -146,7 +146,7 @@ def test_a_limited_run_that_cannot_read_the_limit_in_force_stops_before_changing
         assert result.returncode != 0
         assert "outside this run (--limit), so the connection limit may only go up" in out, out[-3000:]
         assert "could not be read (postgres: psql:" in out, out[-3000:]
-        assert "Set up PostgreSQL for the web hosts" not in out.split("could not be read")[1]
+        assert "Set up PostgreSQL for the web hosts" not in out.rsplit("could not be read", 1)[1]
     finally:
         db.check_output("systemctl start postgresql")
     assert int(psql(db, "SHOW max_connections")) == 2 * 100 + 10
