@@ -252,8 +252,8 @@ def main() -> int:
                         change_code(counter)
                     if case == "lock-deploy":
                         change_lock(counter)
-                    playbook = {"noop-site": "site", "rollback": "rollback",
-                                "floor": str(write_floor())}.get(case, "deploy")
+                    playbook = (str(write_floor()) if case == "floor"
+                                else {"noop-site": "site", "rollback": "rollback"}.get(case, "deploy"))
                     results[(case, config, size)] = r = run(playbook, size, config)
                     print(f"   {CASE_LABELS[case]}: {cell(r)}", flush=True)
     finally:
